@@ -1,0 +1,37 @@
+"""Landing registry: record every file of the landing zone once, by content, for the logical date.
+
+airflow DAG: landing_registry. Publishes the asset that the loaders are scheduled on.
+"""
+
+from __future__ import annotations
+
+import pendulum
+from airflow.sdk import Asset, dag, get_current_context, task
+
+from aiguillage import dag_defaults
+
+
+@dag(
+    dag_id="landing_registry",
+    description="Scan the landing zone and record each partner file once, by sha256",
+    schedule=dag_defaults.DAILY_SCHEDULE,
+    start_date=pendulum.instance(dag_defaults.START_DATE, tz=dag_defaults.TIMEZONE),
+    catchup=False,
+    max_active_runs=1,
+    default_args=dag_defaults.default_args(),
+    params={"landing_dir": None},
+    tags=["aiguillage", "landing"],
+    doc_md=__doc__,
+)
+def landing_registry():
+    @task(outlets=[Asset(dag_defaults.LANDING_REGISTRY_ASSET)])
+    def register_landing_files() -> dict:
+        from aiguillage.pipeline_tasks import register_landing_files as run
+
+        context = get_current_context()
+        return run(context["logical_date"], context["run_id"], context["params"].get("landing_dir"))
+
+    register_landing_files()
+
+
+landing_registry()

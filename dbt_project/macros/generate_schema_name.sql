@@ -1,0 +1,9 @@
+{#- Layers land in schemas named after them (staging, intermediate, marts), not "<target>_staging":
+    analysts and grants address stable schema names. -#}
+{% macro generate_schema_name(custom_schema_name, node) -%}
+    {%- if custom_schema_name is none -%}
+        {{ target.schema }}
+    {%- else -%}
+        {{ custom_schema_name | trim }}
+    {%- endif -%}
+{%- endmacro %}

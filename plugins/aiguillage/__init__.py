@@ -1,0 +1,1 @@
+"""Aiguillage: daily referral pipeline for RSA beneficiaries (Seine-Saint-Denis)."""

@@ -1,0 +1,80 @@
+"""Where each kind of partner file lives in the landing zone, and what its name tells.
+
+Layout (data contract §1)::
+
+    <landing>/caf/*.xml                      CAF/MSA VRSB0801 flows
+    <landing>/france_travail/<kind>_*.csv    kind = inscriptions | cessations | radiations | stock
+    <landing>/ali/<code_structure>/*.csv     ALI activity reports, one folder per agency
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from datetime import date
+from pathlib import PurePosixPath
+
+FRANCE_TRAVAIL_KINDS = ("inscriptions", "cessations", "radiations", "stock")
+AGENCY_CODE = re.compile(r"^ALI(0[1-9]|1[0-9]|2[0-2])$")
+_NAME_DATE = re.compile(r"(?<!\d)(20\d{2})(\d{2})(\d{2})(?!\d)")
+# Files still being written by a transfer tool, or hidden files: not ours to read yet.
+_IN_TRANSIT_SUFFIXES = (".part", ".partial", ".tmp", ".filepart", ".crdownload")
+
+
+@dataclass(frozen=True)
+class Placement:
+    """What a file's place in the landing zone says about it."""
+
+    source: str  # caf | france_travail | ali | unknown
+    kind: str | None
+    agency_code: str | None
+    problem: str | None  # why the file cannot be taken as a partner file, if it cannot
+
+
+def is_in_transit(relative_path: str) -> bool:
+    name = PurePosixPath(relative_path).name
+    return name.startswith(".") or name.lower().endswith(_IN_TRANSIT_SUFFIXES)
+
+
+def classify(relative_path: str) -> Placement:
+    """Source and kind of a file from its path relative to the landing zone."""
+    parts = PurePosixPath(relative_path).parts
+    name = parts[-1]
+    lower = name.lower()
+    if parts[0] == "caf" and len(parts) == 2:
+        if lower.endswith(".xml"):
+            return Placement("caf", None, None, None)  # kind comes from the header's TYPEFLUX
+        return Placement("caf", None, None, "a CAF flow must be an .xml file")
+    if parts[0] == "france_travail" and len(parts) == 2:
+        if not lower.endswith(".csv"):
+            return Placement("france_travail", None, None, "a France Travail flow must be a .csv file")
+        kind = lower.split("_", 1)[0]
+        if kind not in FRANCE_TRAVAIL_KINDS or "_" not in lower:
+            expected = ", ".join(f"{k}_" for k in FRANCE_TRAVAIL_KINDS)
+            return Placement("france_travail", None, None,
+                             f"file name must start with one of {expected} to tell its kind")
+        return Placement("france_travail", kind, None, None)
+    if parts[0] == "ali" and len(parts) == 3:
+        agency = parts[1]
+        if not AGENCY_CODE.match(agency):
+            return Placement("ali", "activity_report", None,
+                             f"folder {agency!r} is not an agency code (ALI01 to ALI22)")
+        if not lower.endswith(".csv"):
+            return Placement("ali", "activity_report", agency, "an ALI activity report must be a .csv file")
+        return Placement("ali", "activity_report", agency, None)
+    return Placement(
+        "unknown", None, None,
+        "not in a known place of the landing zone "
+        "(expected caf/*.xml, france_travail/<kind>_*.csv or ali/<ALInn>/*.csv)",
+    )
+
+
+def date_in_name(relative_path: str) -> date | None:
+    """The last YYYYMMDD stamp of the file name (``inscriptions_20261126.csv``), if any."""
+    found = _NAME_DATE.findall(PurePosixPath(relative_path).name)
+    for year, month, day in reversed(found):
+        try:
+            return date(int(year), int(month), int(day))
+        except ValueError:
+            continue
+    return None

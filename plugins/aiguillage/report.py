@@ -1,0 +1,71 @@
+"""Plain-words reports of a day's run, for the data engineer reading the terminal."""
+
+from __future__ import annotations
+
+from collections import Counter
+from datetime import date
+
+from aiguillage.runner import DayOutcome
+
+_SOURCE_LABELS = {"caf": "CAF", "france_travail": "France Travail", "ali": "ALI", "unknown": "unknown"}
+
+
+def _size(n: int) -> str:
+    for unit in ("B", "kB", "MB", "GB"):
+        if n < 1000 or unit == "GB":
+            return f"{n:.0f} {unit}" if unit == "B" else f"{n:.1f} {unit}"
+        n /= 1000
+    return f"{n} B"
+
+
+def _describe(row: dict) -> str:
+    source = _SOURCE_LABELS.get(row["source"], row["source"])
+    if row["source"] == "caf" and row["header"]:
+        header = row["header"]
+        return f"{source} {row['kind']} flow (TYPEFLUX {header.get('TYPEFLUX')}, DTREF {header.get('DTREF')})"
+    if row["source"] == "ali":
+        return f"{source} activity report of {row['agency_code'] or '?'}"
+    return f"{source} {row['kind'] or 'file'}"
+
+
+def day_lines(outcome: DayOutcome, files: list[dict]) -> list[str]:
+    lines = [f"Day {outcome.day}"]
+    for dag in outcome.dags:
+        line = f"  DAG {dag.dag_id:<24} {dag.state:<8} {dag.seconds:5.1f} s"
+        if dag.failed_tasks:
+            line += f"   failed tasks: {', '.join(dag.failed_tasks)}"
+        lines.append(line)
+    if not files:
+        lines.append("  No new file for this day.")
+    else:
+        lines.append(f"  Files recorded for this day: {len(files)}")
+        for row in files:
+            lines.append(
+                f"    {row['status']:<12} {row['relative_path']:<44} {_describe(row)}, {_size(row['size_bytes'])}"
+            )
+            if row["reason"]:
+                lines.append(f"    {'':<12} -> {row['reason']}")
+    return lines
+
+
+def problems(outcome: DayOutcome, files: list[dict]) -> list[str]:
+    """What went wrong this day, in plain words; empty when the day is fine."""
+    found = []
+    for dag in outcome.dags:
+        if dag.state != "success":
+            tasks = ", ".join(dag.failed_tasks) or "no task ran"
+            found.append(f"DAG {dag.dag_id} ended '{dag.state}' (tasks not successful: {tasks})")
+    for row in files:
+        if row["status"] == "quarantined":
+            found.append(f"file {row['relative_path']} was quarantined: {row['reason']}")
+    return found
+
+
+def totals_lines(days: list[tuple[date, list[dict]]]) -> list[str]:
+    counts: Counter[str] = Counter()
+    sizes = 0
+    for _, files in days:
+        counts.update(row["status"] for row in files)
+        sizes += sum(row["size_bytes"] for row in files)
+    summary = ", ".join(f"{n} {status}" for status, n in sorted(counts.items())) or "none"
+    return [f"Files recorded over {len(days)} day(s): {summary} ({_size(sizes)})"]

@@ -1,0 +1,65 @@
+"""Connections to the warehouse and its schema migrations.
+
+Migrations are the numbered ``sql/NNN_*.sql`` files of this package, applied once each, in order,
+each in its own transaction, under an advisory lock so that concurrent tasks never race.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterator
+from contextlib import contextmanager
+from importlib import resources
+
+import psycopg
+
+from aiguillage import config
+
+log = logging.getLogger(__name__)
+
+_MIGRATION_LOCK = 7_303_101  # arbitrary constant shared by every process of the project
+
+
+def connect(*, autocommit: bool = False) -> psycopg.Connection:
+    """A new connection to the configured warehouse (embedded one started if needed)."""
+    return psycopg.connect(
+        config.warehouse_url(), autocommit=autocommit, application_name="aiguillage", connect_timeout=15
+    )
+
+
+@contextmanager
+def transaction() -> Iterator[psycopg.Connection]:
+    """A connection whose work is committed on success and rolled back on any error."""
+    with connect() as conn:
+        with conn.transaction():
+            yield conn
+
+
+def migration_files() -> list[tuple[str, str]]:
+    folder = resources.files("aiguillage") / "sql"
+    names = sorted(entry.name for entry in folder.iterdir() if entry.name.endswith(".sql"))
+    return [(name, (folder / name).read_text(encoding="utf-8")) for name in names]
+
+
+def migrate(conn: psycopg.Connection | None = None) -> list[str]:
+    """Apply pending migrations; returns the names applied (empty when up to date)."""
+    if conn is None:
+        with connect() as own:
+            return migrate(own)
+    applied: list[str] = []
+    with conn.transaction():
+        conn.execute("SELECT pg_advisory_xact_lock(%s)", (_MIGRATION_LOCK,))
+        conn.execute("CREATE SCHEMA IF NOT EXISTS aiguillage_meta")
+        conn.execute(
+            "CREATE TABLE IF NOT EXISTS aiguillage_meta.schema_migration ("
+            " name text PRIMARY KEY, applied_at timestamptz NOT NULL DEFAULT now())"
+        )
+        done = {row[0] for row in conn.execute("SELECT name FROM aiguillage_meta.schema_migration")}
+        for name, sql in migration_files():
+            if name in done:
+                continue
+            log.info("applying warehouse migration %s", name)
+            conn.execute(sql)
+            conn.execute("INSERT INTO aiguillage_meta.schema_migration (name) VALUES (%s)", (name,))
+            applied.append(name)
+    return applied

@@ -1,0 +1,134 @@
+"""The ``aiguillage`` command as a data engineer uses it: real processes, real Airflow, real PostgreSQL."""
+
+from __future__ import annotations
+
+import hashlib
+
+import psycopg
+import pytest
+
+from tests.conftest import run_cli
+
+
+def _registry(url: str) -> dict[str, tuple[str, str | None]]:
+    with psycopg.connect(url) as conn:
+        rows = conn.execute("SELECT relative_path, status, status_reason FROM registry.landing_file").fetchall()
+    return {path: (status, reason) for path, status, reason in rows}
+
+
+def test_help_lists_the_commands():
+    result = run_cli("--help")
+    assert result.returncode == 0
+    for command in ("synth", "run", "demo", "warehouse"):
+        assert command in result.stdout
+
+
+def test_bad_date_is_refused_with_a_clear_message(tmp_path):
+    result = run_cli("run", "--date", "26/11/2026", "--landing", str(tmp_path), "--outbox", str(tmp_path))
+    assert result.returncode == 2
+    assert "'26/11/2026' is not a YYYY-MM-DD date" in result.stderr
+
+
+def test_run_refuses_a_missing_landing_zone(tmp_path):
+    result = run_cli("run", "--date", "2026-11-02", "--landing", str(tmp_path / "nope"), "--outbox", str(tmp_path))
+    assert result.returncode == 2
+    assert "does not exist" in result.stdout
+
+
+def test_synth_writes_a_landing_zone(tmp_path):
+    landing = tmp_path / "landing"
+    result = run_cli("synth", "--date", "2026-11-02", "--households", "200", "--days", "2", "--seed", "7",
+                     "--landing", str(landing))
+    assert result.returncode == 0, result.stderr
+    assert "200 households" in result.stdout
+    assert (landing / "caf" / "VRSB0801_931_20261102_M.xml").is_file()
+    assert (landing / "caf" / "VRSB0801_931_20261103_I.xml").is_file()
+    assert (landing / "france_travail" / "stock_20261102.csv").is_file()
+
+
+@pytest.mark.airflow
+@pytest.mark.slow
+def test_run_two_days_records_files_and_duplicates(tmp_path, warehouse_url):
+    landing, outbox = tmp_path / "landing", tmp_path / "outbox"
+    synth = run_cli("synth", "--date", "2026-11-02", "--households", "300", "--days", "2", "--seed", "11",
+                    "--landing", str(landing), "--defects")
+    assert synth.returncode == 0, synth.stderr
+
+    day1 = run_cli("run", "--date", "2026-11-02", "--landing", str(landing), "--outbox", str(outbox))
+    assert day1.returncode == 0, day1.stdout + day1.stderr
+    assert "DAG landing_registry" in day1.stdout and "success" in day1.stdout
+    recorded_day1 = _registry(warehouse_url)
+    assert recorded_day1["caf/VRSB0801_931_20261102_M.xml"][0] == "registered"
+    assert "caf/VRSB0801_931_20261103_I.xml" not in recorded_day1, "day 2's flow is not due on day 1"
+
+    day2 = run_cli("run", "--date", "2026-11-03", "--landing", str(landing), "--outbox", str(outbox))
+    recorded = _registry(warehouse_url)
+    duplicates = {path: reason for path, (status, reason) in recorded.items() if status == "duplicate"}
+    assert duplicates, "the resent monthly flow must be recorded as a duplicate"
+    for path, reason in duplicates.items():
+        copy = hashlib.sha256((landing / path).read_bytes()).hexdigest()
+        original = reason.removeprefix("same content as ")
+        assert hashlib.sha256((landing / original).read_bytes()).hexdigest() == copy
+    assert "duplicate" in day1.stdout + day2.stdout
+
+    # Rerunning a day changes nothing and still succeeds.
+    again = run_cli("run", "--date", "2026-11-03", "--landing", str(landing), "--outbox", str(outbox))
+    assert again.returncode == day2.returncode
+    assert _registry(warehouse_url) == recorded
+
+
+@pytest.mark.airflow
+@pytest.mark.slow
+def test_run_exits_non_zero_and_says_why_when_a_file_is_quarantined(tmp_path, warehouse_url):
+    landing = tmp_path / "landing"
+    (landing / "caf").mkdir(parents=True)
+    (landing / "caf" / "VRSB0801_931_20261102_I.xml").write_text("this is not a CAF flow")
+    result = run_cli("run", "--date", "2026-11-02", "--landing", str(landing), "--outbox", str(tmp_path / "out"))
+    assert result.returncode == 1
+    assert "NOT complete" in result.stdout
+    assert "caf/VRSB0801_931_20261102_I.xml was quarantined: unreadable VRSB0801 header" in result.stdout
+
+
+def test_unreachable_warehouse_is_named_without_its_password(tmp_path):
+    (tmp_path / "landing").mkdir()
+    result = run_cli("run", "--date", "2026-11-02", "--landing", str(tmp_path / "landing"), "--outbox",
+                     str(tmp_path / "out"),
+                     env={"AIGUILLAGE_WAREHOUSE_URL": "postgresql://agent:hunter2@/nowhere?host=/nonexistent"})
+    assert result.returncode == 1
+    assert "cannot reach the warehouse postgresql://agent:***@/nowhere" in result.stdout
+    assert "hunter2" not in result.stdout + result.stderr
+
+
+@pytest.mark.airflow
+@pytest.mark.slow
+def test_a_failed_task_is_reported_in_plain_words(tmp_path, warehouse_url):
+    # The landing zone disappears between the command's check and the task (an unmounted share).
+    code = f"""
+import sys
+from datetime import date
+from pathlib import Path
+from aiguillage import report, runner
+outcome = runner.run_day(date(2026, 11, 2), Path({str(tmp_path / "gone")!r}), Path({str(tmp_path)!r}))
+print("PROBLEMS:", report.problems(outcome, []), file=sys.stderr)
+"""
+    import subprocess
+    import sys
+
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=600,
+                            env={**__import__("os").environ, "AIGUILLAGE_TASK_RETRIES": "0"})
+    assert result.returncode == 0, result.stderr[-2000:]
+    line = next(line for line in result.stderr.splitlines() if line.startswith("PROBLEMS:"))
+    assert "DAG landing_registry ended 'failed' (tasks not successful: register_landing_files)" in line
+
+
+@pytest.mark.airflow
+@pytest.mark.slow
+def test_demo_runs_every_day_and_fills_the_registry(tmp_path, warehouse_url):
+    result = run_cli("demo", "--households", "300", "--days", "2", "--workdir", str(tmp_path / "demo"))
+    assert result.returncode == 0, result.stdout + result.stderr
+    for expected in ("Step 1/2", "Step 2/2", "Day 2026-11-02", "Day 2026-11-03", "Summary", "Demo finished"):
+        assert expected in result.stdout
+    recorded = _registry(warehouse_url)
+    assert "caf/VRSB0801_931_20261102_M.xml" in recorded
+    assert "caf/VRSB0801_931_20261103_I.xml" in recorded
+    assert all(status == "registered" for status, _ in recorded.values())
