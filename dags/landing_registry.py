@@ -5,7 +5,6 @@ airflow DAG: landing_registry. Publishes the asset that the loaders are schedule
 
 from __future__ import annotations
 
-import pendulum
 from airflow.sdk import Asset, dag, get_current_context, task
 
 from aiguillage import dag_defaults
@@ -15,13 +14,10 @@ from aiguillage import dag_defaults
     dag_id="landing_registry",
     description="Scan the landing zone and record each partner file once, by sha256",
     schedule=dag_defaults.DAILY_SCHEDULE,
-    start_date=pendulum.instance(dag_defaults.START_DATE, tz=dag_defaults.TIMEZONE),
-    catchup=False,
-    max_active_runs=1,
-    default_args=dag_defaults.default_args(),
-    params={"landing_dir": None},
-    tags=["aiguillage", "landing"],
-    doc_md=__doc__,
+    **dag_defaults.dag_arguments(
+        tags=["landing"],
+        doc_md=__doc__,
+    ),
 )
 def landing_registry():
     @task(outlets=[Asset(dag_defaults.LANDING_REGISTRY_ASSET)])

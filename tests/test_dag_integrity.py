@@ -13,7 +13,7 @@ import pytest
 REPO = Path(__file__).resolve().parent.parent
 DAGS = REPO / "dags"
 PARSE_BUDGET_SECONDS = 2.0  # per file, Airflow's own import excluded
-EXPECTED_DAGS = {"landing_registry"}
+EXPECTED_DAGS = {"landing_registry", "caf_ingestion", "france_travail_ingestion", "ali_ingestion"}
 
 
 @pytest.fixture(scope="module")

@@ -76,11 +76,18 @@ def cmd_synth(args: argparse.Namespace) -> int:
     return 0
 
 
-def _run_days(days: list[date], landing: Path, outbox: Path, retries: int) -> tuple[bool, list]:
+def _run_days(days: list[date], landing: Path, outbox: Path, retries: int,
+              france_travail_standin: bool = False) -> tuple[bool, list]:
     """Run each day in order; print a report per day. Returns (all fine, [(day, files)])."""
     os.environ[config.RETRIES_VAR] = str(retries)
+    if france_travail_standin:
+        from aiguillage import standin_api
+
+        with standin_api.serving() as url:
+            _say(f"France Travail API: the project's local stand-in at {url}")
+            return _run_days(days, landing, outbox, retries)
     from aiguillage import report, runner, warehouse
-    from aiguillage.landing.registry import files_for_day
+    from aiguillage.landing.registry import api_lookups_for_day, files_for_day
 
     log_file = config.home_dir() / "logs" / "airflow-runs.log"
     url = config.warehouse_url()
@@ -100,8 +107,9 @@ def _run_days(days: list[date], landing: Path, outbox: Path, retries: int) -> tu
             )
         with warehouse.connect() as conn:
             files = files_for_day(conn, day) if outcome.dags and outcome.dags[0].state == "success" else []
+            lookups = api_lookups_for_day(conn, day)
         recorded.append((day, files))
-        for line in report.day_lines(outcome, files):
+        for line in [*report.day_lines(outcome, files), *report.api_lines(lookups)]:
             _say(line)
         problems = report.problems(outcome, files)
         if problems:
@@ -119,7 +127,7 @@ def cmd_run(args: argparse.Namespace) -> int:
         _say(f"aiguillage run: landing zone {landing} does not exist")
         return 2
     args.outbox.mkdir(parents=True, exist_ok=True)
-    ok, _ = _run_days([args.date], landing, args.outbox.resolve(), args.retries)
+    ok, _ = _run_days([args.date], landing, args.outbox.resolve(), args.retries, args.france_travail_standin)
     _say("Result: the day ran completely." if ok else "Result: the day did NOT run completely (see above).")
     return 0 if ok else 1
 
@@ -139,7 +147,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
     _say(f"  {len(summary.files)} files, {summary.persons:,} persons")
     _say("Step 2/2: running the daily pipeline for each day")
     days = [args.date + timedelta(days=offset) for offset in range(args.days)]
-    ok, recorded = _run_days(days, landing, outbox, retries=0)
+    ok, recorded = _run_days(days, landing, outbox, retries=0, france_travail_standin=True)
     _say("")
     _say("Summary")
     for line in report.totals_lines(recorded):
@@ -207,6 +215,9 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--outbox", type=Path, required=True, help="where agency extracts are written")
     run.add_argument("--retries", type=int, default=0,
                      help="retries per failed task (default 0: fail fast when run by hand)")
+    run.add_argument("--france-travail-standin", action="store_true",
+                     help="answer France Travail API lookups from the project's local stand-in "
+                          "(otherwise the Airflow connection france_travail_api is used, or lookups are skipped)")
     run.set_defaults(handler=cmd_run)
 
     demo = commands.add_parser("demo", help="generate a small landing zone and run the pipeline on it")

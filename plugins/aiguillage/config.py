@@ -82,6 +82,23 @@ def task_retries(default: int = 2) -> int:
         return default
 
 
+def _int_setting(name: str, default: int) -> int:
+    try:
+        return int(os.environ.get(name, default))
+    except ValueError:
+        return default
+
+
+def france_travail_api_max_age_days() -> int:
+    """A person's France Travail situation older than this is looked up again."""
+    return _int_setting("AIGUILLAGE_FT_API_MAX_AGE_DAYS", 30)
+
+
+def france_travail_api_limit() -> int:
+    """At most this many people looked up in the France Travail API per run."""
+    return _int_setting("AIGUILLAGE_FT_API_LIMIT", 500)
+
+
 def configured_warehouse_url() -> str | None:
     """The warehouse URL set by the operator, or None when the embedded warehouse serves."""
     return os.environ.get(WAREHOUSE_URL_VAR) or None

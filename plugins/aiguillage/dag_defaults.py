@@ -13,6 +13,14 @@ START_DATE = datetime(2026, 1, 1)
 
 # Asset URIs: the contracts between DAGs.
 LANDING_REGISTRY_ASSET = "aiguillage://registry/landing_files"
+RAW_CAF_ASSET = "aiguillage://raw/caf"
+RAW_FRANCE_TRAVAIL_ASSET = "aiguillage://raw/france_travail"
+RAW_ALI_ASSET = "aiguillage://raw/ali"
+
+# Bounds concurrent calls to the France Travail partner API across all runs.
+FRANCE_TRAVAIL_API_POOL = "france_travail_api"
+FRANCE_TRAVAIL_API_POOL_SLOTS = 2
+FRANCE_TRAVAIL_API_CONN_ID = "france_travail_api"
 
 
 def default_args() -> dict:
@@ -30,3 +38,19 @@ def day_of(logical_date: datetime) -> datetime.date:
     from zoneinfo import ZoneInfo
 
     return logical_date.astimezone(ZoneInfo(TIMEZONE)).date()
+
+
+def dag_arguments(*, tags: list[str], doc_md: str | None, params: dict | None = None) -> dict:
+    """Keyword arguments every DAG of the project shares: one run at a time, no catch-up, Paris time.
+    (The schedule stays explicit in each DAG, where a reader looks for it.)"""
+    import pendulum
+
+    return {
+        "start_date": pendulum.instance(START_DATE, tz=TIMEZONE),
+        "catchup": False,
+        "max_active_runs": 1,
+        "default_args": default_args(),
+        "params": {"landing_dir": None, **(params or {})},
+        "tags": ["aiguillage", *tags],
+        "doc_md": doc_md,
+    }

@@ -33,3 +33,77 @@ def register_landing_files(logical_date: datetime, run_id: str, landing_dir: str
         "not_due": result.files_not_due,
         "in_transit": result.files_skipped,
     }
+
+
+def _load_summary(day, outcomes) -> dict:
+    """What a loading task returns (XCom) and logs: counts only, never personal data."""
+    from collections import Counter
+
+    return {
+        "day": day.isoformat(),
+        "files": {outcome.relative_path: outcome.status for outcome in outcomes},
+        "statuses": dict(Counter(outcome.status for outcome in outcomes)),
+        "rows": sum(sum(outcome.rows.values()) for outcome in outcomes),
+        "rejects": sum(sum(outcome.rejects.values()) for outcome in outcomes),
+    }
+
+
+def load_source_files(source: str, logical_date: datetime, landing_dir: str | None) -> dict:
+    """Load every registered file of ``source`` into the raw layer, one transaction per file."""
+    from aiguillage.ingest.loader import load_pending
+
+    landing = resolve_landing(landing_dir)
+    day = dag_defaults.day_of(logical_date)
+    reader = _reader_for(source, day)
+    with warehouse.connect() as conn:
+        warehouse.migrate(conn)
+        outcomes = load_pending(conn, source, landing, reader)
+    return _load_summary(day, outcomes)
+
+
+def _reader_for(source: str, day):
+    if source == "caf":
+        from aiguillage.ingest.caf_reader import read_caf
+
+        return lambda pending, path: read_caf(path)
+    if source == "france_travail":
+        from aiguillage.ingest.france_travail_reader import read_france_travail
+
+        return lambda pending, path: read_france_travail(path, pending.kind)
+    if source == "ali":
+        from aiguillage.ingest.ali_reader import read_ali_report
+
+        # Event dates are judged against the run's day, so a rerun judges them the same way.
+        return lambda pending, path: read_ali_report(path, pending.agency_code, day)
+    raise ValueError(f"no reader for source {source!r}")
+
+
+def query_france_travail_api(logical_date: datetime, run_id: str, max_age_days: int | None,
+                             limit: int | None) -> dict:
+    """Look up in the France Travail API the people due for it; land every response in raw."""
+    from airflow.sdk.exceptions import AirflowNotFoundException, AirflowSkipException
+
+    from aiguillage.france_travail.api_client import FranceTravailClient, settings_from_airflow
+    from aiguillage.france_travail.api_sync import refresh
+
+    day = dag_defaults.day_of(logical_date)
+    try:
+        settings = settings_from_airflow(dag_defaults.FRANCE_TRAVAIL_API_CONN_ID)
+    except AirflowNotFoundException as error:
+        # Not an error of the day's data: the partner access is simply not set up on this installation.
+        raise AirflowSkipException(
+            f"France Travail API not configured (no Airflow connection "
+            f"'{dag_defaults.FRANCE_TRAVAIL_API_CONN_ID}'): lookups skipped"
+        ) from error
+    client = FranceTravailClient(settings)
+    with warehouse.connect() as conn:
+        warehouse.migrate(conn)
+        conn.commit()
+        report = refresh(
+            conn, client, as_of=day,
+            max_age_days=max_age_days if max_age_days is not None else config.france_travail_api_max_age_days(),
+            limit=limit if limit is not None else config.france_travail_api_limit(),
+            logical_date=day, run_id=run_id,
+        )
+    return {"day": day.isoformat(), "people": report.people, "requests": report.requests,
+            "outcomes": dict(report.counts)}

@@ -28,12 +28,27 @@ def _describe(row: dict) -> str:
     return f"{source} {row['kind'] or 'file'}"
 
 
+def _n(count: int, word: str) -> str:
+    return f"{count:,} {word}" + ("" if count == 1 else "s")
+
+
+def api_lines(lookups: dict[str, int]) -> list[str]:
+    """One line on the day's France Travail API lookups (outcome of each person's search)."""
+    if not lookups:
+        return []
+    detail = ", ".join(f"{outcome} {n:,}" for outcome, n in sorted(lookups.items()))
+    return [f"  France Travail API: {_n(sum(lookups.values()), 'person')} looked up ({detail})"]
+
+
 def day_lines(outcome: DayOutcome, files: list[dict]) -> list[str]:
     lines = [f"Day {outcome.day}"]
     for dag in outcome.dags:
         line = f"  DAG {dag.dag_id:<24} {dag.state:<8} {dag.seconds:5.1f} s"
         if dag.failed_tasks:
             line += f"   failed tasks: {', '.join(dag.failed_tasks)}"
+        skipped = [task.task_id for task in dag.tasks if task.state == "skipped"]
+        if skipped:
+            line += f"   skipped: {', '.join(skipped)} (see the Airflow log for why)"
         lines.append(line)
     if not files:
         lines.append("  No new file for this day.")
@@ -41,10 +56,18 @@ def day_lines(outcome: DayOutcome, files: list[dict]) -> list[str]:
         lines.append(f"  Files recorded for this day: {len(files)}")
         for row in files:
             lines.append(
-                f"    {row['status']:<12} {row['relative_path']:<44} {_describe(row)}, {_size(row['size_bytes'])}"
+                f"    {row['status']:<20} {row['relative_path']:<44} {_describe(row)}, {_size(row['size_bytes'])}"
             )
+            loaded = sum((row.get("rows_loaded") or {}).values())
+            rejects = row.get("rejects") or {}
+            if loaded or rejects:
+                detail = f"{_n(loaded, 'row')} loaded"
+                if rejects:
+                    by_reason = ", ".join(f"{code} {n}" for code, n in sorted(rejects.items()))
+                    detail += f"; {_n(sum(rejects.values()), 'line')} rejected ({by_reason})"
+                lines.append(f"    {'':<20} -> {detail}")
             if row["reason"]:
-                lines.append(f"    {'':<12} -> {row['reason']}")
+                lines.append(f"    {'':<20} -> {row['reason']}")
     return lines
 
 
@@ -58,6 +81,8 @@ def problems(outcome: DayOutcome, files: list[dict]) -> list[str]:
     for row in files:
         if row["status"] == "quarantined":
             found.append(f"file {row['relative_path']} was quarantined: {row['reason']}")
+        elif row["status"] == "registered" and all(d.state == "success" for d in outcome.dags):
+            found.append(f"file {row['relative_path']} was registered but no loader took it")
     return found
 
 

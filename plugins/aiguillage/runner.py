@@ -19,8 +19,13 @@ from aiguillage import config, dag_defaults
 
 log = logging.getLogger(__name__)
 
-# The day's DAGs, upstream first. Later stages (loaders, warehouse, gate, extracts) append here.
-DAILY_DAGS: tuple[str, ...] = ("landing_registry",)
+# The day's DAGs, upstream first, each with the DAGs it needs (the asset chain of a scheduled run).
+DAILY_DAGS: tuple[str, ...] = ("landing_registry", "caf_ingestion", "france_travail_ingestion", "ali_ingestion")
+UPSTREAM: dict[str, tuple[str, ...]] = {
+    "caf_ingestion": ("landing_registry",),
+    "france_travail_ingestion": ("caf_ingestion",),
+    "ali_ingestion": ("landing_registry",),
+}
 
 
 @dataclass
@@ -64,11 +69,22 @@ def _migrate_metadata_db() -> None:
     from airflow.utils import db
 
     stamp = Path(os.environ["AIRFLOW_HOME"]) / f".metadata-migrated-{airflow.__version__}"
-    if stamp.exists():
-        return
-    log.info("preparing Airflow's metadata database (first run only)")
-    db.upgradedb()
-    stamp.write_text("ok\n")
+    if not stamp.exists():
+        log.info("preparing Airflow's metadata database (first run only)")
+        db.upgradedb()
+        stamp.write_text("ok\n")
+    _ensure_pools()
+
+
+def _ensure_pools() -> None:
+    from airflow.models.pool import Pool
+
+    Pool.create_or_update_pool(
+        dag_defaults.FRANCE_TRAVAIL_API_POOL,
+        slots=dag_defaults.FRANCE_TRAVAIL_API_POOL_SLOTS,
+        description="Concurrent calls to the France Travail partner API",
+        include_deferred=False,
+    )
 
 
 def _load_dags(dag_ids: tuple[str, ...]) -> dict:
@@ -105,6 +121,10 @@ def run_day(
     conf = {"landing_dir": str(landing), "outbox_dir": str(outbox)}
     outcome = DayOutcome(day)
     for dag_id, dag in dags.items():
+        failed_upstream = [up for up in UPSTREAM.get(dag_id, ()) if up in _not_successful(outcome)]
+        if failed_upstream:
+            outcome.dags.append(DagOutcome(dag_id, f"not run ({', '.join(failed_upstream)} failed)", 0.0))
+            continue
         progress(f"{day}: running DAG {dag_id} ...")
         started = time.monotonic()
         # run_after = logical date: the run id is then the same at every rerun of the day.
@@ -112,6 +132,8 @@ def run_day(
         tasks = [TaskOutcome(ti.task_id, str(ti.state)) for ti in dag_run.get_task_instances()]
         state = str(dag_run.state)
         outcome.dags.append(DagOutcome(dag_id, state, time.monotonic() - started, tasks))
-        if state != "success":
-            break  # downstream DAGs read what this one produces
     return outcome
+
+
+def _not_successful(outcome: DayOutcome) -> set[str]:
+    return {dag.dag_id for dag in outcome.dags if dag.state != "success"}

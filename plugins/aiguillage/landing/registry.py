@@ -189,12 +189,23 @@ def _record(conn, item: LandingFile, logical_date: date, run_id: str) -> dict | 
 
 
 def files_for_day(conn, logical_date: date) -> list[dict]:
-    """The files recorded by the runs of ``logical_date``, for reports."""
+    """The files recorded by the runs of ``logical_date`` and their current state, for reports."""
     rows = conn.execute(
         "SELECT relative_path, source, kind, agency_code, size_bytes, delivered_on, status, status_reason,"
-        " header FROM registry.landing_file WHERE logical_date = %s ORDER BY relative_path",
+        " header, rows_loaded, rejects, load_seconds FROM registry.landing_file WHERE logical_date = %s"
+        " ORDER BY relative_path",
         (logical_date,),
     )
     names = ("relative_path", "source", "kind", "agency_code", "size_bytes", "delivered_on", "status",
-             "reason", "header")
+             "reason", "header", "rows_loaded", "rejects", "load_seconds")
     return [dict(zip(names, row, strict=True)) for row in rows]
+
+
+def api_lookups_for_day(conn, logical_date: date) -> dict[str, int]:
+    """France Travail API lookups of the day's runs, by outcome of the person's search."""
+    rows = conn.execute(
+        "SELECT outcome, count(*) FROM raw.france_travail_api_call"
+        " WHERE logical_date = %s AND endpoint = 'search' GROUP BY outcome",
+        (logical_date,),
+    )
+    return dict(rows.fetchall())

@@ -1,0 +1,32 @@
+"""Builds the DAGs that load one source's registered files into the raw layer.
+
+A source's DAG file declares what differs (source, assets, description); the shape is the same for
+all: one task that loads every registered file of the source, one transaction per file, and
+publishes the source's raw asset. Only DAG files call this, at parse time: it stays cheap.
+"""
+
+from __future__ import annotations
+
+from airflow.sdk import DAG, Asset, get_current_context, task
+
+from aiguillage import dag_defaults
+
+
+def file_loading_dag(*, dag_id: str, source: str, description: str, schedule_asset: str, outlet_asset: str,
+                     doc_md: str | None) -> DAG:
+    with DAG(
+        dag_id=dag_id,
+        description=description,
+        schedule=[Asset(schedule_asset)],
+        **dag_defaults.dag_arguments(tags=["ingestion", source], doc_md=doc_md),
+    ) as dag:
+
+        @task(task_id=f"load_{source}_files", outlets=[Asset(outlet_asset)])
+        def load_files() -> dict:
+            from aiguillage.pipeline_tasks import load_source_files
+
+            context = get_current_context()
+            return load_source_files(source, context["logical_date"], context["params"].get("landing_dir"))
+
+        load_files()
+    return dag

@@ -1,0 +1,1 @@
+"""Ingestion: partner files and API responses into the raw layer, streaming, all-or-nothing per file."""
