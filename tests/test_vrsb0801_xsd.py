@@ -1,5 +1,5 @@
 """The project's VRSB0801 schema: accepts the reference sample and clean generated flows, rejects
-what data-contracts.md §2 forbids."""
+what docs/data-contracts.md §2 forbids."""
 
 from __future__ import annotations
 

@@ -1,6 +1,6 @@
 """ALI activity reports (agency → Département) into raw rows.
 
-Contract: data-contracts.md §4. ``;``-separated, header line, dates YYYY-MM-DD, UTF-8 (BOM
+Contract: docs/data-contracts.md §4. ``;``-separated, header line, dates YYYY-MM-DD, UTF-8 (BOM
 tolerated; ISO-8859-1 accepted too, see :mod:`aiguillage.ingest.text_files`). A spreadsheet may have
 saved it, so fields may be quoted (``"ALI05";"2026-11-26";...``); each physical line is one report
 line (a line break inside a quoted field is not supported: it makes two malformed lines).

@@ -1,4 +1,4 @@
-"""CAF beneficiary flow (VRSB0801, data-contracts.md §2) into raw-layer rows, streaming.
+"""CAF beneficiary flow (VRSB0801, docs/data-contracts.md §2) into raw-layer rows, streaming.
 
     for table, values in read_caf(path): ...
 
@@ -52,7 +52,7 @@ DOSSIER = "InfosFoyerRSA"
 TRAILER = "TransmissionFlux"
 TRAILER_COUNT = "NBTOTDOSRSATRANSM"
 
-# Code lists (domain-rsa.md §1.3): other values are kept and flagged UNKNOWN_CODE:<FIELD>.
+# Code lists (CNAF code lists): other values are kept and flagged UNKNOWN_CODE:<FIELD>.
 ETATDOSRSA_CODES = frozenset({"Z", "0", "1", "2", "3", "4", "5", "6"})
 ROLEPERS_CODES = frozenset({"DEM", "CJT", "ENF", "AUT", "RDO"})
 SEXE_CODES = frozenset({"1", "2"})
@@ -220,7 +220,7 @@ def _file_label(path: Path) -> str:
 
 
 def _check_declared_encoding(path: Path, label: str) -> None:
-    """The prolog must declare UTF-8 or ISO-8859-1 (data-contracts.md §2): no guessing."""
+    """The prolog must declare UTF-8 or ISO-8859-1 (docs/data-contracts.md §2): no guessing."""
     with open(path, "rb") as source:
         start = source.read(_PROLOG_BYTES)
     if not start:

@@ -1,6 +1,6 @@
 """France Travail CSV flows (inscriptions_, cessations_, radiations_, stock_) into raw rows.
 
-Contract: data-contracts.md §3.1. ``;``-separated, header line, dates JJ/MM/AAAA, no quoting,
+Contract: docs/data-contracts.md §3. ``;``-separated, header line, dates JJ/MM/AAAA, no quoting,
 ISO-8859-1 or UTF-8 with or without BOM, CRLF or LF (see :mod:`aiguillage.ingest.text_files`).
 
 Each data line becomes a ``france_travail_record`` or, when it breaks a line rule, a

@@ -3,7 +3,7 @@
 The XML is written as text, block by block (no tree is ever built): measured ~3x faster than
 lxml's incremental writer for this shape of document, and memory stays flat whatever the size.
 Values come from validated pools or are generated digits/dates, so none needs escaping; the few
-free-text fields go through `_text` anyway. Element order follows data-contracts.md §2.
+free-text fields go through `_text` anyway. Element order follows docs/data-contracts.md §2.
 """
 
 from __future__ import annotations

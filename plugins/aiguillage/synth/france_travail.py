@@ -1,6 +1,6 @@
 """France Travail flow writer (stock_, inscriptions_, cessations_, radiations_ CSV files).
 
-Columns and formats are data-contracts.md §3.1: `;`-separated, header line, dates JJ/MM/AAAA, the
+Columns and formats are docs/data-contracts.md §3: `;`-separated, header line, dates JJ/MM/AAAA, the
 NIR on 13 characters twice (nir and nir2). Names are mostly written as CAF writes them; a few come
 padded or in mixed case, as the matching rule (trimmed, upper-cased) expects.
 """

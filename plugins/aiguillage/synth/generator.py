@@ -75,7 +75,7 @@ def generate(
 ) -> SynthSummary:
     """Write `days` days of synthetic partner deliveries for `households` RSA dossiers into `landing`.
 
-    Layout (data-contracts.md §1): `caf/VRSB0801_931_<YYYYMMDD>_<M|I>.xml` and
+    Layout (docs/data-contracts.md §1): `caf/VRSB0801_931_<YYYYMMDD>_<M|I>.xml` and
     `france_travail/{stock,inscriptions,cessations,radiations}_<YYYYMMDD>.csv`. The same arguments
     always produce byte-identical files; `SynthSummary.files` holds absolute paths.
 
