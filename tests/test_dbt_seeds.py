@@ -1,0 +1,99 @@
+"""The dbt seeds (territories, destinations, routing, parcours rules, code lists) load and hold together."""
+
+from __future__ import annotations
+
+import json
+
+import psycopg
+import pytest
+
+from aiguillage import config, dbt_runner
+from aiguillage.referential import load_communes
+
+pytestmark = pytest.mark.slow
+
+SINGULAR_TESTS = {
+    "assert_territoire_une_ali_un_ssd",
+    "assert_destinations_coherentes",
+    "assert_routage_sans_chevauchement",
+    "assert_routage_couvre_chaque_commune",
+    "assert_communes_territoire_conforme_au_routage",
+    "assert_regles_parcours_bien_formees",
+}
+
+# Route an address (code_insee, code_postal, date) with one join on the routing seed: a row naming
+# the postal code wins over the commune's "any postal code" row (the seed's documented reading rule).
+ROUTE_SQL = """
+    SELECT DISTINCT ON (a.n) a.n, r.code_territoire
+    FROM (VALUES (1, %s::text, %s::text, %s::date)) AS a (n, code_insee, code_postal, jour)
+    JOIN referentiel.routage_codes_postaux AS r
+      ON r.code_insee = a.code_insee
+     AND (r.code_postal = a.code_postal OR r.code_postal IS NULL)
+     AND a.jour BETWEEN coalesce(r.valide_du, '-infinity'::date) AND coalesce(r.valide_au, 'infinity'::date)
+    ORDER BY a.n, r.code_postal IS NULL
+"""
+
+
+@pytest.fixture
+def seeded(warehouse_url):
+    """A fresh warehouse with every seed loaded by ``dbt seed``."""
+    result = dbt_runner.run(["seed"])
+    assert result.success, result.failures
+    with psycopg.connect(warehouse_url) as connection:
+        yield connection
+
+
+def _route(conn, code_insee: str, code_postal: str, jour: str) -> str:
+    rows = conn.execute(ROUTE_SQL, (code_insee, code_postal, jour)).fetchall()
+    assert len(rows) == 1, (code_insee, code_postal, jour, rows)
+    return rows[0][1]
+
+
+def test_seed_data_tests_and_singular_tests_pass(seeded):
+    result = dbt_runner.run(["test", "--select", "resource_type:seed", "path:tests/seeds"])
+    assert result.success, result.failures
+
+    run_results = json.loads((config.home_dir() / "dbt" / "target" / "run_results.json").read_text())
+    executed = {r["unique_id"].split(".")[2]: r["status"] for r in run_results["results"]}
+    assert SINGULAR_TESTS <= executed.keys()
+    assert len(executed) > 60  # the generic tests declared in the seeds' YAML ran too
+    assert set(executed.values()) == {"pass"}
+
+
+def test_seeded_tables_route_addresses_and_agree_with_the_referential(seeded):
+    # Same communes and postal codes as the referential shipped in the package.
+    rows = seeded.execute(
+        "SELECT code_insee, codes_postaux, nom_commune FROM referentiel.communes ORDER BY code_insee").fetchall()
+    assert len(rows) == 40
+    assert [(code, tuple(postaux.split("|")), nom) for code, postaux, nom in rows] == [
+        (c.code_insee, c.codes_postaux, c.nom) for c in load_communes()]
+
+    # Column types: codes keep their leading zero, dates and booleans are typed.
+    assert seeded.execute("SELECT 1 FROM referentiel.codes_motisusversrsa WHERE code = '01'").fetchone()
+    assert seeded.execute("SELECT string_agg(code, ',' ORDER BY code) FROM referentiel.codes_etatdosrsa "
+                          "WHERE est_ouvert").fetchone() == ("2,3,4,Z",)
+    date_fin, deleguee_de = seeded.execute(
+        "SELECT date_fin, commune_deleguee_de FROM referentiel.communes WHERE code_insee = '93059'").fetchone()
+    assert (date_fin.isoformat(), deleguee_de) == ("2024-12-31", "93066")
+
+    # Routing before and after the Saint-Denis / Pierrefitte merger of 2025-01-01.
+    assert _route(seeded, "93066", "93380", "2026-01-01") == "T01"
+    assert _route(seeded, "93066", "93200", "2026-01-01") == "T05"
+    assert _route(seeded, "93066", "93210", "2024-06-01") == "T05"
+    assert _route(seeded, "93066", "93380", "2024-06-01") == "T01"  # an old address resent under the new code
+    assert _route(seeded, "93059", "93380", "2024-06-01") == "T01"
+    assert _route(seeded, "93059", "93380", "2026-01-01") == "T01"
+    montreuil = seeded.execute(
+        "SELECT t.code_territoire FROM referentiel.territoires AS t "
+        "JOIN referentiel.communes AS c USING (code_territoire) WHERE c.nom_commune = 'Montreuil'").fetchone()[0]
+    for jour in ("2020-01-01", "2026-01-01", "2030-06-30"):
+        assert _route(seeded, "93048", "93100", jour) == montreuil
+
+    # Two territories have no active ALI yet, so "en attente de structure" can occur.
+    waiting = seeded.execute(
+        """SELECT code_territoire FROM referentiel.destinations
+           WHERE type_structure = 'ALI'
+             AND NOT DATE '2026-06-01' BETWEEN coalesce(actif_du, '-infinity'::date)
+                                           AND coalesce(actif_au, 'infinity'::date)
+           ORDER BY 1""").fetchall()
+    assert waiting == [("T20",), ("T22",)]
