@@ -31,6 +31,8 @@ def pytest_configure(config):
     os.environ.pop("AIGUILLAGE_OUTBOX_DIR", None)
     for key in [k for k in os.environ if k.startswith("AIRFLOW")]:
         del os.environ[key]
+    # Tests point AIGUILLAGE_WAREHOUSE_URL at databases of their own, which requires a key.
+    os.environ["AIGUILLAGE_PSEUDONYMISATION_KEY"] = "aiguillage-test-suite-key-0123456789"
 
 
 def pytest_unconfigure(config):

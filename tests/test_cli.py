@@ -56,9 +56,10 @@ def test_run_records_files_and_a_resent_file_as_duplicate(tmp_path, warehouse_ur
 
     day1 = run_cli("run", "--date", "2026-11-02", "--landing", str(landing), "--outbox", str(outbox))
     assert day1.returncode == 0, day1.stdout + day1.stderr
-    for dag_id in ("landing_registry", "caf_ingestion", "france_travail_ingestion", "ali_ingestion"):
+    for dag_id in ("landing_registry", "caf_ingestion", "france_travail_ingestion", "ali_ingestion",
+                   "referral_warehouse"):
         assert f"DAG {dag_id}" in day1.stdout
-    assert "skipped: query_france_travail_api" in day1.stdout  # no API connection configured
+    assert "France Travail API: no lookups (no connection france_travail_api configured)" in day1.stdout
     recorded = _registry(warehouse_url)
     assert recorded["caf/VRSB0801_931_20261102_M.xml"][0] == "loaded"
     assert recorded["caf/VRSB0801_931_20261102_M_renvoi.xml"] == (

@@ -109,7 +109,8 @@ def _run_days(days: list[date], landing: Path, outbox: Path, retries: int,
             files = files_for_day(conn, day) if outcome.dags and outcome.dags[0].state == "success" else []
             lookups = api_lookups_for_day(conn, day)
         recorded.append((day, files))
-        for line in [*report.day_lines(outcome, files), *report.api_lines(lookups)]:
+        api_configured = "AIRFLOW_CONN_FRANCE_TRAVAIL_API" in os.environ or bool(lookups)
+        for line in [*report.day_lines(outcome, files), *report.api_lines(lookups, api_configured)]:
             _say(line)
         problems = report.problems(outcome, files)
         if problems:

@@ -16,6 +16,7 @@ LANDING_REGISTRY_ASSET = "aiguillage://registry/landing_files"
 RAW_CAF_ASSET = "aiguillage://raw/caf"
 RAW_FRANCE_TRAVAIL_ASSET = "aiguillage://raw/france_travail"
 RAW_ALI_ASSET = "aiguillage://raw/ali"
+REFERRAL_WAREHOUSE_ASSET = "aiguillage://warehouse/referrals"
 
 # Bounds concurrent calls to the France Travail partner API across all runs.
 FRANCE_TRAVAIL_API_POOL = "france_travail_api"

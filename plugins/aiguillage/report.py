@@ -32,9 +32,11 @@ def _n(count: int, word: str) -> str:
     return f"{count:,} {word}" + ("" if count == 1 else "s")
 
 
-def api_lines(lookups: dict[str, int]) -> list[str]:
+def api_lines(lookups: dict[str, int], configured: bool = True) -> list[str]:
     """One line on the day's France Travail API lookups (outcome of each person's search)."""
     if not lookups:
+        if not configured:
+            return ["  France Travail API: no lookups (no connection france_travail_api configured)"]
         return []
     detail = ", ".join(f"{outcome} {n:,}" for outcome, n in sorted(lookups.items()))
     return [f"  France Travail API: {_n(sum(lookups.values()), 'person')} looked up ({detail})"]

@@ -20,11 +20,14 @@ from aiguillage import config, dag_defaults
 log = logging.getLogger(__name__)
 
 # The day's DAGs, upstream first, each with the DAGs it needs (the asset chain of a scheduled run).
-DAILY_DAGS: tuple[str, ...] = ("landing_registry", "caf_ingestion", "france_travail_ingestion", "ali_ingestion")
+DAILY_DAGS: tuple[str, ...] = (
+    "landing_registry", "caf_ingestion", "france_travail_ingestion", "ali_ingestion", "referral_warehouse",
+)
 UPSTREAM: dict[str, tuple[str, ...]] = {
     "caf_ingestion": ("landing_registry",),
     "france_travail_ingestion": ("caf_ingestion",),
     "ali_ingestion": ("landing_registry",),
+    "referral_warehouse": ("caf_ingestion", "france_travail_ingestion", "ali_ingestion"),
 }
 
 

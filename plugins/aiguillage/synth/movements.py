@@ -419,7 +419,7 @@ def apply_event(
         leavers = choose_leavers(ctx, household, param, day)
         for person in leavers:
             person.dfratdos = day
-        household.sitfam = "SEP" if leavers and leavers[0].role == "CJT" else household.sitfam
+        household.sitfam = "SEF" if leavers and leavers[0].role == "CJT" else household.sitfam
         household.ddsitfam = day
     _add_event(household, rng, day, kind)
     if rng.random() < 0.15 and kind != Kind.RESOURCES:

@@ -46,8 +46,8 @@ MOTIFS_CLOTURE = WeightedPicker(("ECH", "MUT", "PCG", "RAU", "RFD", "RGD"), (40,
 MOTIFS_REFUS = ("DSD", "F02", "F04", "F09", "F85", "F97", "FDB", "FDD", "PCG")
 FT_CATEGORY = WeightedPicker((1, 2, 3, 4, 5, 6, 7, 8), (60, 10, 5, 8, 10, 3, 2, 2))
 _CHILDREN_COUNT = WeightedPicker((1, 2, 3, 4, 5), (40, 32, 17, 8, 3))
-_SITFAM_SINGLE = WeightedPicker(("CEL", "DIV", "SEP", "VEU"), (70, 14, 12, 4))
-_SITFAM_PARENT = WeightedPicker(("CEL", "DIV", "SEP", "VEU", "ISO"), (55, 18, 20, 3, 4))
+_SITFAM_SINGLE = WeightedPicker(("CEL", "DIV", "SEF", "VEU"), (70, 14, 12, 4))
+_SITFAM_PARENT = WeightedPicker(("CEL", "DIV", "SEF", "VEU", "ISO"), (55, 18, 20, 3, 4))
 _SITFAM_COUPLE = WeightedPicker(("MAR", "VIM", "PAC"), (50, 35, 15))
 _CORSICA = {"2A": "19", "2B": "18"}
 _seed_random = _random.Random.seed
@@ -554,7 +554,7 @@ def build_split_household(ctx: GenerationContext, index: int, parent: Household,
         numdemrsa=numdemrsa_for(ctx.seed, index),
         dtdemrsa=day,
         persons=persons,
-        sitfam="SEP" if leavers[0].role == "CJT" else "CEL",
+        sitfam="SEF" if leavers[0].role == "CJT" else "CEL",
         ddsitfam=day if leavers[0].role == "CJT" else leavers[0].dtnai,
         addresses=[current, old],
         sans_domicile_fixe=False,

@@ -1,0 +1,84 @@
+-- The persons of each dossier's current state, pseudonymised: no NIR, name, birth place or address.
+-- Clear identifiers are in identifiants.identifiants__persons, joinable on the pseudonyms.
+with source as (
+
+    select * from {{ source('caf', 'caf_person') }}
+
+),
+
+states as (
+
+    select dossier_key, file_id, position, delivered_on from {{ ref('stg_caf__dossier_states') }}
+
+),
+
+pseudonymised as (
+
+    select
+        states.dossier_key,
+        states.delivered_on,
+        source.*,
+        case when source.nir_valid then {{ pseudonym("left(upper(source.nir), 13)") }} end as person_pseudonym,
+        {{ identity_pseudonym("source.nomnai", "source.prenom", "source.dtnai", "source.rgnai") }}
+            as identity_pseudonym
+    from source
+    inner join states
+        on states.file_id = source.file_id and states.position = source.position
+
+),
+
+renamed as (
+
+    select
+        -- ids
+        dossier_key || ':' || coalesce(person_pseudonym, identity_pseudonym) as dossier_person_key,
+        coalesce(person_pseudonym, identity_pseudonym) as person_key,
+        person_pseudonym,
+        identity_pseudonym,
+        dossier_key,
+        matricule,
+        numdemrsa as numero_demande_rsa,
+        file_id,
+        position,
+        person_position,
+        delivered_on,
+
+        -- identity (no direct identifier)
+        nir is not null as nir_present,
+        coalesce(nir_valid, false) as nir_valid,
+        dtnai as date_naissance,
+        rgnai as rang_naissance,
+        typedtnai as type_date_naissance,
+        topvaliec as etat_civil_valide,
+        sexe,
+
+        -- place in the dossier
+        toprespdos as responsable_dossier,
+        ddratdos as date_rattachement,
+        dfratdos as date_fin_rattachement,
+        numdemrsaprece as numero_demande_rsa_precedente,
+        rolepers_rsa as role_rsa,
+        rolepers_pfa as role_pfa,
+        topchapers_rsa as a_charge_rsa,
+        topchapers_pfa as a_charge_pfa,
+
+        -- France Travail identifier, pseudonymised like identifiantpe in the France Travail models
+        {{ pseudonym("upper(trim(idassedic))") }} as idassedic_pseudonym,
+
+        -- rights and duties (TOPPERSDRODEVORSA; unknown when MontantCalculDroitRSAPersonne is missing)
+        toppersdrodevorsa as soumis_droits_devoirs,
+        toppersdrodevorsa is not null as soumis_droits_devoirs_connu,
+        toppersentdrodevorsa as entre_droits_devoirs,
+        mtpersressmenrsa as montant_ressources_mensuelles,
+
+        -- quality
+        flags
+
+    from pseudonymised
+
+)
+
+-- One row per person of a dossier, should a block list the same person twice (the first one kept).
+select distinct on (dossier_key, person_key) *
+from renamed
+order by dossier_key, person_key, person_position
