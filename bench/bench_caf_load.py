@@ -33,7 +33,7 @@ from urllib.parse import urlsplit, urlunsplit
 import psycopg
 
 from aiguillage import config, warehouse
-from aiguillage.ingest.loader import _column_types
+from aiguillage.ingest.loader import column_types
 from aiguillage.ingest.raw_tables import COLUMNS
 from aiguillage.landing.registry import scan_and_record
 
@@ -117,7 +117,7 @@ def bare_copy(url: str, tables: dict[str, list[tuple]]) -> float:
                      " raw.caf_amount, raw.caf_event")
         file_id = conn.execute("SELECT min(file_id) FROM registry.landing_file").fetchone()[0]
         conn.commit()
-        types = {table: _column_types(conn, table) for table in tables}
+        types = {table: column_types(conn, table) for table in tables}
         started = time.perf_counter()
         with conn.cursor() as cursor:
             for table, rows in tables.items():

@@ -91,6 +91,27 @@ def conn(warehouse_url):
         yield connection
 
 
+@pytest.fixture
+def intruder(conn):
+    """A connection to the test's database as another login role, one the pipeline granted nothing."""
+    import psycopg
+
+    role = "intruder_" + conn.info.dbname
+    with conn.transaction():
+        conn.execute(f'CREATE ROLE "{role}" LOGIN')
+        conn.execute(f'GRANT CONNECT ON DATABASE "{conn.info.dbname}" TO "{role}"')
+    other = psycopg.conninfo.conninfo_to_dict(conn.info.dsn)
+    other["user"] = role
+    try:
+        with psycopg.connect(**other) as connection:
+            yield connection
+    finally:
+        conn.rollback()
+        conn.execute(f'DROP OWNED BY "{role}"')
+        conn.execute(f'DROP ROLE "{role}"')
+        conn.commit()
+
+
 def run_cli(*args: str, env: dict | None = None, timeout: float = 600) -> subprocess.CompletedProcess:
     """Run the installed ``aiguillage`` command as a user would."""
     command = [str(Path(sys.executable).parent / "aiguillage"), *args]

@@ -87,7 +87,8 @@ def _run_days(days: list[date], landing: Path, outbox: Path, retries: int,
             _say(f"France Travail API: the project's local stand-in at {url}")
             return _run_days(days, landing, outbox, retries)
     from aiguillage import report, runner, warehouse
-    from aiguillage.landing.registry import api_lookups_for_day, files_for_day
+    from aiguillage.france_travail.api_sync import lookups_for_day
+    from aiguillage.landing.registry import files_for_day
 
     log_file = config.home_dir() / "logs" / "airflow-runs.log"
     url = config.warehouse_url()
@@ -107,7 +108,7 @@ def _run_days(days: list[date], landing: Path, outbox: Path, retries: int,
             )
         with warehouse.connect() as conn:
             files = files_for_day(conn, day) if outcome.dags and outcome.dags[0].state == "success" else []
-            lookups = api_lookups_for_day(conn, day)
+            lookups = lookups_for_day(conn, day)
         recorded.append((day, files))
         api_configured = "AIRFLOW_CONN_FRANCE_TRAVAIL_API" in os.environ or bool(lookups)
         for line in [*report.day_lines(outcome, files), *report.api_lines(lookups, api_configured)]:

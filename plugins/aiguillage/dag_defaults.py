@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 
 from aiguillage import config
 
@@ -34,7 +34,7 @@ def default_args() -> dict:
     }
 
 
-def day_of(logical_date: datetime) -> datetime.date:
+def day_of(logical_date: datetime) -> date:
     """The calendar day (Paris time) a run speaks for."""
     from zoneinfo import ZoneInfo
 

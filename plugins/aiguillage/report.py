@@ -10,12 +10,14 @@ from aiguillage.runner import DayOutcome
 _SOURCE_LABELS = {"caf": "CAF", "france_travail": "France Travail", "ali": "ALI", "unknown": "unknown"}
 
 
-def _size(n: int) -> str:
-    for unit in ("B", "kB", "MB", "GB"):
-        if n < 1000 or unit == "GB":
-            return f"{n:.0f} {unit}" if unit == "B" else f"{n:.1f} {unit}"
+def _size(n: float) -> str:
+    if n < 1000:
+        return f"{n:.0f} B"
+    for unit in ("kB", "MB", "GB"):
         n /= 1000
-    return f"{n} B"
+        if n < 1000 or unit == "GB":
+            break
+    return f"{n:.1f} {unit}"
 
 
 def _describe(row: dict) -> str:

@@ -161,3 +161,13 @@ def refresh(conn: psycopg.Connection, client: LooksUp, *, as_of: date, max_age_d
     people = select_people(conn, as_of, max_age_days, limit)
     log.info("France Travail: %d people due (limit %d, refresh after %d days)", len(people), limit, max_age_days)
     return sync(conn, client, people, logical_date, run_id)
+
+
+def lookups_for_day(conn: psycopg.Connection, logical_date: date) -> dict[str, int]:
+    """France Travail API lookups of the day's runs, by outcome of the person's search."""
+    rows = conn.execute(
+        "SELECT outcome, count(*) FROM raw.france_travail_api_call"
+        " WHERE logical_date = %s AND endpoint = 'search' GROUP BY outcome",
+        (logical_date,),
+    )
+    return dict(rows.fetchall())

@@ -62,7 +62,7 @@ def pending_files(conn: psycopg.Connection, source: str) -> list[PendingFile]:
     return [PendingFile(*row) for row in rows]
 
 
-def _column_types(conn: psycopg.Connection, table: str) -> list[str]:
+def column_types(conn: psycopg.Connection, table: str) -> list[str]:
     """PostgreSQL type names of ``raw.<table>``'s columns, in order, for a binary COPY."""
     rows = conn.execute(
         "SELECT format_type(atttypid, NULL) FROM pg_attribute"
@@ -109,7 +109,7 @@ class _CopyBuffer:
                 if not rows:
                     continue
                 if table not in self.types:
-                    self.types[table] = _column_types(self.conn, table)
+                    self.types[table] = column_types(self.conn, table)
                 width = len(COLUMNS[table])
                 if any(len(values) != width for values in rows):
                     raise ValueError(f"reader bug: a {table} row does not have its {width} values")

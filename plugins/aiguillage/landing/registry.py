@@ -200,12 +200,3 @@ def files_for_day(conn, logical_date: date) -> list[dict]:
              "reason", "header", "rows_loaded", "rejects", "load_seconds")
     return [dict(zip(names, row, strict=True)) for row in rows]
 
-
-def api_lookups_for_day(conn, logical_date: date) -> dict[str, int]:
-    """France Travail API lookups of the day's runs, by outcome of the person's search."""
-    rows = conn.execute(
-        "SELECT outcome, count(*) FROM raw.france_travail_api_call"
-        " WHERE logical_date = %s AND endpoint = 'search' GROUP BY outcome",
-        (logical_date,),
-    )
-    return dict(rows.fetchall())
