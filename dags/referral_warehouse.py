@@ -1,8 +1,11 @@
-"""Referral warehouse: build the dbt project (seeds, staging, identifiers, tests) on the raw layer.
+"""Referral warehouse: build the dbt project on the raw layer for the logical date.
 
 airflow DAG: referral_warehouse. Scheduled on the three raw assets (CAF, France Travail, ALI);
-publishes the warehouse asset that the agency extracts will be scheduled on. dbt runs once, in the
-task's process, for the whole project: partial parsing keeps its start-up short.
+publishes the warehouse asset that the agency extracts are scheduled on. One task runs one dbt
+build in its own process (seeds, snapshots, staging, identifiers, intermediate, marts, reporting,
+unit and data tests), then the sources' freshness (warnings) and the static docs site. Partial
+parsing keeps dbt's start-up short. The logical date is passed as the var run_day: replaying a day
+gives that day's answer. A day earlier than the warehouse's latest is refused (replay in order).
 """
 
 from __future__ import annotations
@@ -14,7 +17,7 @@ from aiguillage import dag_defaults
 
 @dag(
     dag_id="referral_warehouse",
-    description="Build the referral warehouse with dbt (one in-process dbt build)",
+    description="Build the referral warehouse with dbt for the logical date (one in-process dbt build)",
     schedule=[
         Asset(dag_defaults.RAW_CAF_ASSET),
         Asset(dag_defaults.RAW_FRANCE_TRAVAIL_ASSET),

@@ -9,3 +9,10 @@
 {{ pseudonym("upper(coalesce(trim(" ~ nomnai ~ "), '')) || '|' || upper(coalesce(trim(" ~ prenom ~ "), ''))"
              " || '|' || coalesce(to_char(" ~ dtnai ~ ", 'YYYY-MM-DD'), '') || '|' || coalesce(" ~ rgnai ~ "::text, '')") }}
 {%- endmacro %}
+
+{#- Pseudonym of a usage name, first name and birth date, the way France Travail and the CAF can be
+    matched when no NIR is shared: upper(trim(name)) | upper(trim(first name)) | YYYY-MM-DD. -#}
+{% macro name_pseudonym(nom, prenom, dtnai) -%}
+{{ pseudonym("upper(coalesce(trim(" ~ nom ~ "), '')) || '|' || upper(coalesce(trim(" ~ prenom ~ "), ''))"
+             " || '|' || coalesce(to_char(" ~ dtnai ~ ", 'YYYY-MM-DD'), '')") }}
+{%- endmacro %}

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import os
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from aiguillage import config
 
@@ -13,6 +13,7 @@ from aiguillage import config
 class DbtResult:
     success: bool
     failures: list[str]
+    warnings: list[str] = field(default_factory=list)
 
 
 @contextmanager
@@ -42,10 +43,19 @@ def run(args: list[str]) -> DbtResult:
             [*args, "--project-dir", str(project), "--profiles-dir", str(project),
              "--target-path", str(state / "target"), "--log-path", str(state / "logs")]
         )
-    failures = []
+    failures, warnings = [], []
     if result.result is not None and hasattr(result.result, "results"):
-        failures = [f"{r.node.unique_id}: {r.status}" for r in result.result.results
-                    if str(r.status) in ("error", "fail")]
+        for node_result in result.result.results:
+            status = str(node_result.status)
+            if status in ("error", "fail", "runtime error"):
+                failures.append(f"{node_result.node.unique_id}: {status}")
+            elif status == "warn":
+                warnings.append(f"{node_result.node.unique_id}: {status}")
     if result.exception is not None:
         failures.append(f"dbt raised: {result.exception}")
-    return DbtResult(success=bool(result.success), failures=failures)
+    return DbtResult(success=bool(result.success), failures=failures, warnings=warnings)
+
+
+def target_dir():
+    """Where dbt writes its artifacts (manifest, run results, the static docs site)."""
+    return config.home_dir() / "dbt" / "target"

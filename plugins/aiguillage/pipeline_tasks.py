@@ -114,21 +114,49 @@ def query_france_travail_api(logical_date: datetime, run_id: str, max_age_days: 
 
 
 def build_referral_warehouse(logical_date: datetime) -> dict:
-    """Build the referral warehouse with dbt (seeds, models, tests) in this process, after installing
-    the pseudonymisation key. One dbt invocation for the whole project: on 2 cores, one Airflow task
-    per model costs far more than the models themselves."""
+    """Build the referral warehouse for the day with dbt (seeds when they changed, snapshots, models
+    and their data tests) in this process, after installing the pseudonymisation key; then check the
+    sources' freshness (warnings only) and regenerate the dbt docs site. One dbt invocation for the
+    whole project: on 2 cores, one Airflow task per model costs far more than the models themselves.
+    Days are built in order: an earlier day than the warehouse's latest is refused."""
     import time
 
-    from aiguillage import dbt_runner, pseudonyms
+    from aiguillage import dbt_runner, pseudonyms, seed_state
 
     day = dag_defaults.day_of(logical_date)
+    seeds = seed_state.fingerprint()
     with warehouse.connect() as conn:
         warehouse.migrate(conn)
         fingerprint = pseudonyms.install_key(conn)
+        latest = warehouse.latest_referral_day(conn)
+        seeds_loaded = seed_state.is_current(conn, seeds)
+    if latest is not None and latest > day:
+        raise RuntimeError(
+            f"the warehouse already holds referral movements up to {latest}; building {day} now would "
+            f"rewrite the referrals' history out of order. To rebuild past days, replay them in order on "
+            f"an empty warehouse (the landing zone keeps every file)."
+        )
+    day_vars = ["--vars", f"{{run_day: '{day.isoformat()}'}}"]
+    # Unchanged seeds are neither reloaded nor re-tested. dbt unit tests check the models' logic, not
+    # the day's data: they run in the project's test suite, not in every daily build.
+    skip_seeds = ["--exclude", "path:seeds", "path:tests/seeds"] if seeds_loaded else []
     started = time.monotonic()
-    result = dbt_runner.run(["build", "--vars", f"{{run_day: '{day.isoformat()}'}}"])
-    seconds = round(time.monotonic() - started, 1)
-    if not result.success:
-        shown = "; ".join(result.failures[:10])
-        raise RuntimeError(f"dbt build failed for {day} ({len(result.failures)} nodes): {shown}")
-    return {"day": day.isoformat(), "dbt_seconds": seconds, "key_fingerprint": fingerprint}
+    build = dbt_runner.run(["build", *day_vars, *skip_seeds, "--exclude-resource-type", "unit_test"])
+    build_seconds = round(time.monotonic() - started, 1)
+    if not build.success:
+        shown = "; ".join(build.failures[:10])
+        raise RuntimeError(f"dbt build failed for {day} ({len(build.failures)} nodes): {shown}")
+    if not seeds_loaded:
+        with warehouse.connect() as conn:
+            seed_state.record(conn, seeds)
+    freshness = dbt_runner.run(["source", "freshness", *day_vars])
+    docs = dbt_runner.run(["docs", "generate", "--static", "--no-compile", *day_vars])
+    return {
+        "day": day.isoformat(),
+        "dbt_seconds": build_seconds,
+        "seeds_reloaded": not seeds_loaded,
+        "warnings": build.warnings,
+        "stale_sources": freshness.warnings + freshness.failures,
+        "docs": str(dbt_runner.target_dir() / "static_index.html") if docs.success else None,
+        "key_fingerprint": fingerprint,
+    }

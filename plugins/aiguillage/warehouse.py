@@ -9,6 +9,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Iterator
 from contextlib import contextmanager
+from datetime import date
 from importlib import resources
 
 import psycopg
@@ -63,3 +64,10 @@ def migrate(conn: psycopg.Connection | None = None) -> list[str]:
             conn.execute("INSERT INTO aiguillage_meta.schema_migration (name) VALUES (%s)", (name,))
             applied.append(name)
     return applied
+
+
+def latest_referral_day(conn: psycopg.Connection) -> date | None:
+    """The latest day the referrals' history holds (None before the first build)."""
+    if conn.execute("SELECT to_regclass('marts.referral_movements')").fetchone()[0] is None:
+        return None
+    return conn.execute("SELECT max(date_mouvement) FROM marts.referral_movements").fetchone()[0]

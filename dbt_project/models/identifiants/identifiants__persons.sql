@@ -19,14 +19,16 @@ states as (
 pseudonymised as (
 
     select
-        case when source.nir_valid then {{ pseudonym("left(upper(source.nir), 13)") }} end as person_pseudonym,
-        {{ identity_pseudonym("source.nomnai", "source.prenom", "source.dtnai", "source.rgnai") }}
-            as identity_pseudonym,
+        pseudonyms.person_pseudonym,
+        pseudonyms.identity_pseudonym,
         states.delivered_on,
         source.*
     from source
     inner join states
         on states.file_id = source.file_id and states.position = source.position
+    inner join {{ ref('base_caf__person_pseudonyms') }} as pseudonyms
+        on pseudonyms.file_id = source.file_id and pseudonyms.position = source.position
+        and pseudonyms.person_position = source.person_position
 
 ),
 

@@ -18,6 +18,7 @@ from {{ ref('regles_parcours') }}
 where (critere = 'ft_parcours_preconise' and coalesce(valeur, '') not in ('EMPLOI', 'SOCIAL', 'SOCIOPRO'))
     or (critere in ('inscrit_ft', 'age_moins_de_26', 'sans_domicile_fixe', 'droits_suspendus')
         and coalesce(valeur, '') not in ('true', 'false'))
+    or (critere = 'reorientation_demandee' and coalesce(valeur, '') not in ('PSP', 'PED'))
     or (critere = 'defaut' and valeur is not null)
 union all
 select 'même condition deux fois : ' || critere || '=' || coalesce(valeur, '')

@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import psycopg
+from psycopg import sql
 from psycopg.types.json import Jsonb
 
 from aiguillage.ingest.raw_tables import COLUMNS, REJECT_TABLES, QuarantineError, RawRow
@@ -186,7 +187,19 @@ def load_file(conn: psycopg.Connection, pending: PendingFile, landing: Path, rea
     return outcome
 
 
+# The raw tables each source's files fill (their names start with the source's).
+_TABLE_PREFIX = {"caf": "caf_", "france_travail": "france_travail_", "ali": "ali_"}
+
+
 def load_pending(conn: psycopg.Connection, source: str, landing: Path, reader: Reader) -> list[LoadOutcome]:
     """Load every registered file of ``source``, one transaction each; a quarantined file does not
-    stop the others."""
-    return [load_file(conn, pending, landing, reader) for pending in pending_files(conn, source)]
+    stop the others. Then refresh the planner's statistics of the source's raw tables: a query
+    planned on a table PostgreSQL still believes small (autovacuum has not passed yet after a
+    90,000-dossier stock) can run for minutes instead of seconds."""
+    outcomes = [load_file(conn, pending, landing, reader) for pending in pending_files(conn, source)]
+    if any(outcome.status != "quarantined" for outcome in outcomes):
+        for table in sorted(table for table in COLUMNS if table.startswith(_TABLE_PREFIX[source])):
+            conn.execute(sql.SQL("ANALYZE raw.{}").format(sql.Identifier(table)))
+        conn.execute("ANALYZE registry.landing_file")
+        conn.commit()
+    return outcomes

@@ -28,6 +28,8 @@ renamed as (
         source.pays,
         source.in_departement,
         source.hors_france,
+        -- street and complements, pseudonymised: tells that the address changed, not what it is
+        pseudonyms.address_pseudonym,
 
         -- what
         source.typeadr as type_adresse,
@@ -35,11 +37,13 @@ renamed as (
         source.dtemm as date_emmenagement,
 
         -- quality
-        source.flags
+        array_to_string(source.flags, ',') as flags
 
     from source
     inner join states
         on states.file_id = source.file_id and states.position = source.position
+    inner join {{ ref('base_caf__address_pseudonyms') }} as pseudonyms
+        on pseudonyms.file_id = source.file_id and pseudonyms.position = source.position
     where source.rgadr = '01'
 
 )

@@ -11,6 +11,7 @@ files as (
     select file_id, delivered_on, header ->> 'TYPEFLUX' as caf_typeflux, (header ->> 'DTREF')::date as caf_reference_month
     from {{ source('registry', 'landing_file') }}
     where source = 'caf' and status in ('loaded', 'loaded_with_rejects')
+        and delivered_on <= {{ run_day() }}
 
 ),
 
@@ -20,6 +21,7 @@ renamed as (
         -- ids
         case when source.matricule is not null
             then coalesce(source.numorg, '') || '-' || source.matricule end as dossier_key,
+        pseudonyms.household_id,
         source.file_id,
         source.position,
         source.fonorg as organisme_fonction,
@@ -63,11 +65,13 @@ renamed as (
         source.prenant_dddepamut as prenant_date_depart_mutation,
 
         -- quality
-        source.caf_anomalies,
-        source.flags
+        array_to_string(source.caf_anomalies, ' | ') as caf_anomalies,
+        array_to_string(source.flags, ',') as flags
 
     from source
     inner join files on files.file_id = source.file_id
+    left join {{ ref('base_caf__dossier_pseudonyms') }} as pseudonyms
+        on pseudonyms.file_id = source.file_id and pseudonyms.position = source.position
 
 ),
 

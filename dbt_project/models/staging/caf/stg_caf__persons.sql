@@ -1,5 +1,9 @@
 -- The persons of each dossier's current state, pseudonymised: no NIR, name, birth place or address.
--- Clear identifiers are in identifiants.identifiants__persons, joinable on the pseudonyms.
+-- Clear identifiers are in identifiants.identifiants__persons, joinable on the pseudonyms. A table:
+-- the intermediate models read it several times, and it is the size of the caseload, not of history.
+{{ config(materialized='table', indexes=[{'columns': ['dossier_person_key'], 'unique': true},
+                                         {'columns': ['dossier_key']}]) }}
+
 with source as (
 
     select * from {{ source('caf', 'caf_person') }}
@@ -18,12 +22,16 @@ pseudonymised as (
         states.dossier_key,
         states.delivered_on,
         source.*,
-        case when source.nir_valid then {{ pseudonym("left(upper(source.nir), 13)") }} end as person_pseudonym,
-        {{ identity_pseudonym("source.nomnai", "source.prenom", "source.dtnai", "source.rgnai") }}
-            as identity_pseudonym
+        pseudonyms.person_pseudonym,
+        pseudonyms.identity_pseudonym,
+        pseudonyms.name_pseudonym,
+        pseudonyms.idassedic_pseudonym
     from source
     inner join states
         on states.file_id = source.file_id and states.position = source.position
+    inner join {{ ref('base_caf__person_pseudonyms') }} as pseudonyms
+        on pseudonyms.file_id = source.file_id and pseudonyms.position = source.position
+        and pseudonyms.person_position = source.person_position
 
 ),
 
@@ -35,6 +43,7 @@ renamed as (
         coalesce(person_pseudonym, identity_pseudonym) as person_key,
         person_pseudonym,
         identity_pseudonym,
+        name_pseudonym,
         dossier_key,
         matricule,
         numdemrsa as numero_demande_rsa,
@@ -63,7 +72,7 @@ renamed as (
         topchapers_pfa as a_charge_pfa,
 
         -- France Travail identifier, pseudonymised like identifiantpe in the France Travail models
-        {{ pseudonym("upper(trim(idassedic))") }} as idassedic_pseudonym,
+        idassedic_pseudonym,
 
         -- rights and duties (TOPPERSDRODEVORSA; unknown when MontantCalculDroitRSAPersonne is missing)
         toppersdrodevorsa as soumis_droits_devoirs,
@@ -72,7 +81,7 @@ renamed as (
         mtpersressmenrsa as montant_ressources_mensuelles,
 
         -- quality
-        flags
+        array_to_string(flags, ',') as flags
 
     from pseudonymised
 

@@ -28,6 +28,7 @@ lookups as (
             filter (where endpoint = 'orientation' and outcome = 'FOUND'))[1] as orientation,
         count(*) as calls
     from source
+    where logical_date <= {{ run_day() }}
     group by lookup_id
 
 ),

@@ -11,6 +11,7 @@ files as (
     select file_id, delivered_on
     from {{ source('registry', 'landing_file') }}
     where source = 'france_travail' and status in ('loaded', 'loaded_with_rejects')
+        and delivered_on <= {{ run_day() }}
 
 ),
 
@@ -19,8 +20,9 @@ renamed as (
     select
         -- ids
         source.file_id::text || '-' || source.line_number::text as registration_record_key,
-        {{ pseudonym("left(upper(source.nir), 13)") }} as person_pseudonym,
-        {{ pseudonym("upper(trim(source.identifiantpe))") }} as identifiantpe_pseudonym,
+        pseudonyms.person_pseudonym,
+        pseudonyms.identifiantpe_pseudonym,
+        pseudonyms.name_pseudonym,
         source.file_id,
         source.line_number,
         files.delivered_on,
@@ -36,6 +38,8 @@ renamed as (
 
     from source
     inner join files on files.file_id = source.file_id
+    inner join {{ ref('base_france_travail__record_pseudonyms') }} as pseudonyms
+        on pseudonyms.file_id = source.file_id and pseudonyms.line_number = source.line_number
 
 )
 
