@@ -128,7 +128,8 @@ print("PROBLEMS:", report.problems(outcome, []), file=sys.stderr)
 def test_demo_runs_every_day_and_fills_the_registry(tmp_path, warehouse_url):
     result = run_cli("demo", "--households", "300", "--days", "2", "--workdir", str(tmp_path / "demo"))
     assert result.returncode == 0, result.stdout + result.stderr
-    for expected in ("Step 1/2", "Step 2/2", "Day 2026-11-02", "Day 2026-11-03", "Summary", "Demo finished"):
+    for expected in ("Step 1/2", "Step 2/2", "Day 2026-11-02", "Day 2026-11-03", "Summary", "Referrals: ",
+                     "Demo finished"):
         assert expected in result.stdout
     recorded = _registry(warehouse_url)
     assert "caf/VRSB0801_931_20261102_M.xml" in recorded

@@ -135,7 +135,7 @@ def cmd_run(args: argparse.Namespace) -> int:
 
 
 def cmd_demo(args: argparse.Namespace) -> int:
-    from aiguillage import report
+    from aiguillage import report, warehouse
     from aiguillage.synth import generate
 
     workdir = (args.workdir or config.home_dir() / "demo").resolve()
@@ -154,6 +154,9 @@ def cmd_demo(args: argparse.Namespace) -> int:
     _say("Summary")
     for line in report.totals_lines(recorded):
         _say("  " + line)
+    with warehouse.connect() as conn:
+        for line in report.referral_lines(conn):
+            _say("  " + line)
     _say("  Landing registry: table registry.landing_file of the warehouse "
          "(`./aiguillage warehouse psql` to look at it)")
     _say(f"  Landing zone: {landing}")

@@ -98,3 +98,26 @@ def totals_lines(days: list[tuple[date, list[dict]]]) -> list[str]:
         sizes += sum(row["size_bytes"] for row in files)
     summary = ", ".join(f"{n} {status}" for status, n in sorted(counts.items())) or "none"
     return [f"Files recorded over {len(days)} day(s): {summary} ({_size(sizes)})"]
+
+
+def referral_lines(conn) -> list[str]:
+    """What the referral warehouse holds at the end of the run: referrals by status and parcours,
+    persons listed for follow-up, deadlines breached."""
+    if conn.execute("SELECT to_regclass('marts.referrals')").fetchone()[0] is None:
+        return ["Referral warehouse: not built"]
+    by_status = conn.execute(
+        "SELECT statut_orientation, parcours, count(*) FROM marts.referrals"
+        " GROUP BY 1, 2 ORDER BY 1, 2").fetchall()
+    follow_up, = conn.execute(
+        "SELECT count(*) FROM marts.beneficiaries WHERE statut_eligibilite = 'A_SUIVRE'").fetchone()
+    late_orientation, late_contract = conn.execute(
+        "SELECT count(*) FILTER (WHERE depassement_orientation), count(*) FILTER (WHERE depassement_contrat)"
+        " FROM marts.referrals WHERE statut_orientation <> 'CLOTUREE'").fetchone()
+    shown = ", ".join(f"{status} {parcours} {n}" for status, parcours, n in by_status) or "none"
+    return [
+        f"Referrals: {shown}",
+        f"Persons listed for follow-up (rights-and-duties flag missing): {follow_up}",
+        f"Open referrals past a deadline: orientation {late_orientation}, contract {late_contract}",
+        "Analysts' views: schema reporting (role bi_reader); dbt docs: "
+        "$AIGUILLAGE_HOME/dbt/target/static_index.html",
+    ]
