@@ -106,7 +106,7 @@ def test_staging_pseudonymises_and_keeps_the_latest_state(conn, tmp_path):
     seeded = dbt_runner.run(["seed"])
     assert seeded.success, seeded.failures
     built = dbt_runner.run(["build", "--select", "path:models/staging/caf", "path:models/staging/france_travail",
-                            "path:models/identifiants"])
+                            "identifiants__persons", "identifiants__addresses"])
     assert built.success, built.failures
 
     # No direct identifier in the staging schema.

@@ -77,7 +77,8 @@ def cmd_synth(args: argparse.Namespace) -> int:
 
 
 def _run_days(days: list[date], landing: Path, outbox: Path, retries: int,
-              france_travail_standin: bool = False) -> tuple[bool, list]:
+              france_travail_standin: bool = False, stock: list[str] | None = None,
+              dag_ids: tuple[str, ...] | None = None) -> tuple[bool, list]:
     """Run each day in order; print a report per day. Returns (all fine, [(day, files)])."""
     os.environ[config.RETRIES_VAR] = str(retries)
     if france_travail_standin:
@@ -85,7 +86,7 @@ def _run_days(days: list[date], landing: Path, outbox: Path, retries: int,
 
         with standin_api.serving() as url:
             _say(f"France Travail API: the project's local stand-in at {url}")
-            return _run_days(days, landing, outbox, retries)
+            return _run_days(days, landing, outbox, retries, stock=stock, dag_ids=dag_ids)
     from aiguillage import report, runner, warehouse
     from aiguillage.france_travail.api_sync import lookups_for_day
     from aiguillage.landing.registry import files_for_day
@@ -104,16 +105,22 @@ def _run_days(days: list[date], landing: Path, outbox: Path, retries: int,
     for day in days:
         with _airflow_output_to(log_file) as terminal:
             outcome = runner.run_day(
-                day, landing, outbox, progress=lambda message, out=terminal: print("  " + message, file=out)
+                day, landing, outbox, stock=stock, dag_ids=dag_ids or runner.DAILY_DAGS,
+                progress=lambda message, out=terminal: print("  " + message, file=out),
             )
         with warehouse.connect() as conn:
-            files = files_for_day(conn, day) if outcome.dags and outcome.dags[0].state == "success" else []
+            scanned = outcome.dags and outcome.dags[0].dag_id == "landing_registry"
+            files = [] if scanned and outcome.dags[0].state != "success" else files_for_day(conn, day)
             lookups = lookups_for_day(conn, day)
+            extracts_run = next((dag for dag in outcome.dags if dag.dag_id == "referral_extracts"), None)
+            # What this run decided for each agency (nothing when the extracts were not run this time).
+            extracts = report.extract_outcomes(conn, day, extracts_run.started_at) if extracts_run else []
         recorded.append((day, files))
         api_configured = "AIRFLOW_CONN_FRANCE_TRAVAIL_API" in os.environ or bool(lookups)
-        for line in [*report.day_lines(outcome, files), *report.api_lines(lookups, api_configured)]:
+        for line in [*report.day_lines(outcome, files), *report.api_lines(lookups, api_configured),
+                     *report.extract_lines(extracts, outbox, day)]:
             _say(line)
-        problems = report.problems(outcome, files)
+        problems = report.problems(outcome, files) + report.extract_problems(extracts)
         if problems:
             all_ok = False
             _say(f"  Day {day} is NOT complete:")
@@ -123,13 +130,54 @@ def _run_days(days: list[date], landing: Path, outbox: Path, retries: int,
     return all_ok, recorded
 
 
+def report_path(outbox: Path, day: date) -> Path:
+    return outbox / "_runs" / day.isoformat() / "run_report.html"
+
+
+def _stock_codes(text: str) -> list[str]:
+    codes = [code.strip().upper() for code in text.split(",") if code.strip()]
+    if not codes:
+        raise argparse.ArgumentTypeError("give agency codes separated by commas, or 'all'")
+    return codes
+
+
+def _dag_ids(text: str) -> tuple[str, ...]:
+    from aiguillage.runner import DAILY_DAGS
+
+    wanted = tuple(name.strip() for name in text.split(",") if name.strip())
+    unknown = [name for name in wanted if name not in DAILY_DAGS]
+    if unknown or not wanted:
+        raise argparse.ArgumentTypeError(f"unknown DAG {', '.join(unknown) or text!r}; the day's DAGs are: "
+                                         f"{', '.join(DAILY_DAGS)}")
+    return tuple(name for name in DAILY_DAGS if name in wanted)  # always in the day's order
+
+
+def _stock_known(stock: list[str], day: date) -> bool:
+    """Check the agencies asked for a full stock before running anything (when the warehouse knows them)."""
+    from aiguillage import warehouse
+    from aiguillage.extracts.daily import receiving_agencies, requested_stock
+
+    try:
+        with warehouse.connect() as conn:
+            if conn.execute("SELECT to_regclass('referentiel.destinations')").fetchone()[0] is None:
+                return True  # first day: the reference data is loaded by the run itself
+            requested_stock(stock, [code for code, _ in receiving_agencies(conn, day)])
+    except ValueError as error:
+        _say(f"aiguillage run: {error}")
+        return False
+    return True
+
+
 def cmd_run(args: argparse.Namespace) -> int:
     landing = args.landing.resolve()
     if not landing.is_dir():
         _say(f"aiguillage run: landing zone {landing} does not exist")
         return 2
+    if args.stock and not _stock_known(args.stock, args.date):
+        return 2
     args.outbox.mkdir(parents=True, exist_ok=True)
-    ok, _ = _run_days([args.date], landing, args.outbox.resolve(), args.retries, args.france_travail_standin)
+    ok, _ = _run_days([args.date], landing, args.outbox.resolve(), args.retries, args.france_travail_standin,
+                      stock=args.stock, dag_ids=args.only)
     _say("Result: the day ran completely." if ok else "Result: the day did NOT run completely (see above).")
     return 0 if ok else 1
 
@@ -162,6 +210,9 @@ def cmd_demo(args: argparse.Namespace) -> int:
     _say(f"  Landing zone: {landing}")
     _say(f"  Outbox (agency extracts): {outbox}")
     _say(f"Demo {'finished' if ok else 'finished WITH PROBLEMS'} in {time.monotonic() - started:.0f} s.")
+    last_report = report_path(outbox, days[-1])
+    if last_report.is_file():
+        _say(f"Run report of the last day: {last_report}")
     return 0 if ok else 1
 
 
@@ -223,6 +274,13 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--france-travail-standin", action="store_true",
                      help="answer France Travail API lookups from the project's local stand-in "
                           "(otherwise the Airflow connection france_travail_api is used, or lookups are skipped)")
+    run.add_argument("--stock", type=_stock_codes, default=None, metavar="CODES",
+                     help="also deliver the full stock of open referrals to these agencies "
+                          "(comma-separated codes, e.g. ALI05,SSD12, or 'all'); agencies served for the "
+                          "first time always get it")
+    run.add_argument("--only", type=_dag_ids, default=None, metavar="DAGS",
+                     help="run only these DAGs of the day (comma-separated, run in the day's order), e.g. "
+                          "referral_extracts to re-deliver after fixing a destination")
     run.set_defaults(handler=cmd_run)
 
     demo = commands.add_parser("demo", help="generate a small landing zone and run the pipeline on it")

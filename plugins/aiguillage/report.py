@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections import Counter
 from datetime import date
+from pathlib import Path
 
 from aiguillage.runner import DayOutcome
 
@@ -121,3 +122,38 @@ def referral_lines(conn) -> list[str]:
         "Analysts' views: schema reporting (role bi_reader); dbt docs: "
         "$AIGUILLAGE_HOME/dbt/target/static_index.html",
     ]
+
+
+def extract_outcomes(conn, day: date, since) -> list[dict]:
+    """The fate of each agency's extract for the day, as decided since ``since`` (registry.extract_outcome)."""
+    if conn.execute("SELECT to_regclass('registry.extract_outcome')").fetchone()[0] is None:
+        return []
+    rows = conn.execute(
+        "SELECT code_structure, state, reason, files FROM registry.extract_outcome"
+        " WHERE day = %s AND recorded_at >= %s ORDER BY code_structure", (day, since)).fetchall()
+    return [{"code_structure": code, "state": state, "reason": reason, "files": files or []}
+            for code, state, reason, files in rows]
+
+
+def extract_lines(outcomes: list[dict], outbox, day: date) -> list[str]:
+    """One line on the day's extracts, then one per agency not delivered, then the run report's path."""
+    if not outcomes:
+        return []
+    states = Counter(outcome["state"] for outcome in outcomes)
+    rows = sum(f["rows"] for outcome in outcomes for f in outcome["files"] if f.get("fichier") == "mouvements")
+    stocks = sum(1 for outcome in outcomes for f in outcome["files"] if f.get("fichier") == "stock")
+    shown = ", ".join(f"{n} {state.replace('_', ' ')}" for state, n in sorted(states.items()))
+    lines = [f"  Agency extracts: {shown}; {_n(rows, 'movement')} in the daily files"
+             + (f", {_n(stocks, 'full stock')} sent" if stocks else "")]
+    for outcome in outcomes:
+        if outcome["state"] in ("withheld", "failed"):
+            lines.append(f"    {outcome['state'].upper():<9} {outcome['code_structure']}: {outcome['reason']}")
+    report = Path(outbox) / "_runs" / day.isoformat() / "run_report.html"
+    if report.is_file():
+        lines.append(f"  Run report: {report}")
+    return lines
+
+
+def extract_problems(outcomes: list[dict]) -> list[str]:
+    return [f"extract for {outcome['code_structure']} {outcome['state']}: {outcome['reason']}"
+            for outcome in outcomes if outcome["state"] in ("withheld", "failed")]

@@ -12,7 +12,7 @@ import os
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import UTC, date, datetime
 from pathlib import Path
 
 from aiguillage import config, dag_defaults
@@ -22,12 +22,14 @@ log = logging.getLogger(__name__)
 # The day's DAGs, upstream first, each with the DAGs it needs (the asset chain of a scheduled run).
 DAILY_DAGS: tuple[str, ...] = (
     "landing_registry", "caf_ingestion", "france_travail_ingestion", "ali_ingestion", "referral_warehouse",
+    "referral_extracts",
 )
 UPSTREAM: dict[str, tuple[str, ...]] = {
     "caf_ingestion": ("landing_registry",),
     "france_travail_ingestion": ("caf_ingestion",),
     "ali_ingestion": ("landing_registry",),
     "referral_warehouse": ("caf_ingestion", "france_travail_ingestion", "ali_ingestion"),
+    "referral_extracts": ("referral_warehouse",),
 }
 
 
@@ -35,6 +37,7 @@ UPSTREAM: dict[str, tuple[str, ...]] = {
 class TaskOutcome:
     task_id: str
     state: str
+    seconds: float | None = None
 
 
 @dataclass
@@ -43,6 +46,7 @@ class DagOutcome:
     state: str
     seconds: float
     tasks: list[TaskOutcome] = field(default_factory=list)
+    started_at: datetime | None = None
 
     @property
     def failed_tasks(self) -> list[str]:
@@ -112,16 +116,18 @@ def run_day(
     outbox: Path,
     *,
     dag_ids: tuple[str, ...] = DAILY_DAGS,
+    stock: list[str] | None = None,
     progress: Callable[[str], None] = lambda message: None,
 ) -> DayOutcome:
-    """Run every DAG of the day for logical date ``day``; never raises for a failed task."""
+    """Run every DAG of the day for logical date ``day``; never raises for a failed task.
+    ``stock``: agency codes (or "all") that receive the full stock of open referrals today."""
     prepare_environment()
     _migrate_metadata_db()
     import pendulum
 
     dags = _load_dags(dag_ids)
     logical_date = pendulum.datetime(day.year, day.month, day.day, tz=dag_defaults.TIMEZONE)
-    conf = {"landing_dir": str(landing), "outbox_dir": str(outbox)}
+    conf = {"landing_dir": str(landing), "outbox_dir": str(outbox), "stock": list(stock or [])}
     outcome = DayOutcome(day)
     for dag_id, dag in dags.items():
         failed_upstream = [up for up in UPSTREAM.get(dag_id, ()) if up in _not_successful(outcome)]
@@ -129,13 +135,21 @@ def run_day(
             outcome.dags.append(DagOutcome(dag_id, f"not run ({', '.join(failed_upstream)} failed)", 0.0))
             continue
         progress(f"{day}: running DAG {dag_id} ...")
+        started_at = datetime.now(UTC)
         started = time.monotonic()
         # run_after = logical date: the run id is then the same at every rerun of the day.
         dag_run = dag.test(logical_date=logical_date, run_after=logical_date, run_conf=conf)
-        tasks = [TaskOutcome(ti.task_id, str(ti.state)) for ti in dag_run.get_task_instances()]
+        tasks = [TaskOutcome(_task_label(ti), str(ti.state), ti.duration) for ti in dag_run.get_task_instances()]
         state = str(dag_run.state)
-        outcome.dags.append(DagOutcome(dag_id, state, time.monotonic() - started, tasks))
+        outcome.dags.append(DagOutcome(dag_id, state, time.monotonic() - started, tasks, started_at))
     return outcome
+
+
+def _task_label(ti) -> str:
+    """The task's id, with the mapped instance's name (the agency) when there is one."""
+    if ti.map_index is not None and ti.map_index >= 0:
+        return f"{ti.task_id}[{ti.rendered_map_index or ti.map_index}]"
+    return ti.task_id
 
 
 def _not_successful(outcome: DayOutcome) -> set[str]:

@@ -62,7 +62,7 @@ def main(dags_dir: str) -> None:
             }
     report["forbidden_calls"] = FORBIDDEN
     report["heavy_modules"] = sorted(
-        name for name in ("great_expectations", "dbt", "lxml", "pandas", "requests") if name in sys.modules
+        name for name in ("great_expectations", "dbt", "lxml", "pandas", "requests", "paramiko") if name in sys.modules
     )
     print(json.dumps(report))
 

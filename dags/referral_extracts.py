@@ -1,0 +1,81 @@
+"""Referral extracts: check the day's data, then deliver each agency its extract.
+
+airflow DAG: referral_extracts. Scheduled on the referral warehouse asset. Steps:
+  check_quality       the Great Expectations gate (expectations/), once for every agency: on the
+                      sources loaded for the day and on the day's extract lines, per agency and for
+                      the whole day; Data Docs beside the run report
+  list_destinations   the agencies receiving extracts on the day, each with the gate's verdict and
+                      whether it gets the full stock (first time served, or asked for by the run's
+                      parameter stock)
+  deliver_extract     mapped over the agencies: writes the CSV and its manifest, delivers them (outbox
+                      or SFTP) and records the delivery; withheld by the gate -> this agency fails,
+                      the others go on. A rerun never delivers the same file twice.
+  report_run          the run report (JSON + HTML) under <outbox>/_runs/<day>/, alerts, and fails the
+                      run when anything was withheld, so that the operators hear of it.
+"""
+
+from __future__ import annotations
+
+from airflow.sdk import Asset, dag, get_current_context, task
+from airflow.sdk.exceptions import AirflowFailException
+
+from aiguillage import dag_defaults
+
+
+@dag(
+    dag_id="referral_extracts",
+    description="Quality gate, then each agency's daily referral extract, delivered and reported",
+    schedule=[Asset(dag_defaults.REFERRAL_WAREHOUSE_ASSET)],
+    **dag_defaults.dag_arguments(
+        tags=["extracts", "quality"], doc_md=__doc__,
+        # stock: agency codes (or "all") that receive the full stock of open referrals today.
+        params={"outbox_dir": None, "stock": []},
+    ),
+)
+def referral_extracts():
+    @task
+    def check_quality() -> dict:
+        from aiguillage.extracts.daily import check_quality as run
+
+        context = get_current_context()
+        return run(context["logical_date"], context["run_id"], context["params"].get("outbox_dir"))
+
+    @task
+    def list_destinations(gate: dict) -> list[dict]:
+        from aiguillage.extracts.daily import list_destinations as run
+
+        context = get_current_context()
+        return run(context["logical_date"], gate, context["params"].get("stock") or [])
+
+    # Each mapped instance is shown under its agency's code in the Airflow UI.
+    @task(map_index_template="{{ code_structure }}")
+    def deliver_extract(destination: dict) -> dict:
+        from aiguillage.extracts.daily import ExtractWithheld
+        from aiguillage.extracts.daily import deliver_extract as run
+
+        context = get_current_context()
+        context["code_structure"] = destination["code_structure"]
+        try:
+            return run(context["logical_date"], context["run_id"], context["params"].get("outbox_dir"), destination)
+        except ExtractWithheld as withheld:
+            raise AirflowFailException(str(withheld)) from withheld  # a retry would not change the data
+
+    # Runs whatever happened upstream, and reads what this run recorded rather than XComs: a failed
+    # task hands nothing downstream.
+    @task(trigger_rule="all_done")
+    def report_run() -> dict:
+        from aiguillage.extracts.daily import ExtractWithheld
+        from aiguillage.extracts.daily import report_run as run
+
+        context = get_current_context()
+        try:
+            return run(context["logical_date"], context["run_id"], context["params"].get("outbox_dir"))
+        except ExtractWithheld as withheld:
+            raise AirflowFailException(str(withheld)) from withheld
+
+    gate = check_quality()
+    delivered = deliver_extract.expand(destination=list_destinations(gate))
+    delivered >> report_run()
+
+
+referral_extracts()

@@ -1,0 +1,172 @@
+-- RESTRICTED (schema identifiants, pipeline role only): the lines of the agencies' referral extracts
+-- for the run day, with the direct identifiers an agency needs to contact the person. Two files per
+-- agency receiving extracts (destinations.recoit_extrait, active on the day):
+--   mouvements  the day's referral movements at that agency (NOUVELLE, MODIFIEE, CLOTUREE)
+--   stock       every referral open at that agency at the end of the day (type_mouvement STOCK)
+-- A closed line keeps the address the referral had in the agency's territory: an agency never learns
+-- where a person it no longer follows went. The columns after date_extrait and fichier are the
+-- contract's (aiguillage/extracts/columns.py, docs/dictionnaire-extrait.md). Only the run day is
+-- kept: what was delivered is archived as files, and the quality gate reads this table.
+-- Every join here is caseload-sized, but the planner underestimates the (person, dossier) match and
+-- then picks nested loops: at 90,000 households that ran for over ten minutes, against about 2 s
+-- with hash joins. Nested loops are off for this model's transaction only.
+{{ config(materialized='table', schema='identifiants',
+          indexes=[{'columns': ['fichier', 'code_structure']}],
+          pre_hook=["set local enable_nestloop = off"],
+          post_hook=["revoke all on {{ this }} from public"]) }}
+
+with receiving as (
+
+    select code_structure
+    from {{ ref('destinations') }}
+    where recoit_extrait
+        and (actif_du is null or actif_du <= {{ run_day() }})
+        and (actif_au is null or actif_au >= {{ run_day() }})
+
+),
+
+day_movements as (
+
+    select
+        'mouvements' as fichier,
+        movements.id_orientation,
+        movements.type_mouvement,
+        movements.person_id,
+        movements.parcours,
+        movements.code_structure,
+        movements.code_territoire,
+        movements.code_regle,
+        movements.statut_orientation,
+        movements.motif_cloture,
+        movements.date_orientation,
+        movements.date_entree_droits_devoirs,
+        movements.date_limite_orientation,
+        movements.code_insee,
+        movements.code_postal
+    from {{ ref('referral_movements') }} as movements
+    inner join receiving on receiving.code_structure = movements.code_structure
+    where movements.date_mouvement = {{ run_day() }}
+
+),
+
+open_referrals as (
+
+    select
+        'stock' as fichier,
+        referrals.id_orientation,
+        'STOCK' as type_mouvement,
+        referrals.person_id,
+        referrals.parcours,
+        referrals.code_structure,
+        referrals.code_territoire,
+        referrals.code_regle,
+        referrals.statut_orientation,
+        null::text as motif_cloture,
+        referrals.date_orientation,
+        referrals.date_entree_droits_devoirs,
+        referrals.date_limite_orientation,
+        referrals.code_insee,
+        referrals.code_postal
+    from {{ ref('referrals') }} as referrals
+    inner join receiving on receiving.code_structure = referrals.code_structure
+    where referrals.statut_orientation = 'OUVERTE'
+
+),
+
+lines as (
+
+    select * from day_movements
+    union all
+    select * from open_referrals
+
+),
+
+-- The dossier that speaks for each person today, and the person's identity in it.
+situations as (
+
+    select person_id, dossier_key, role_rsa, etat_dossier_rsa, code_insee, code_postal
+    from {{ ref('int_persons__situations') }}
+
+),
+
+identities as (
+
+    select identities.person_id, identities.dossier_key, persons.person_key
+    from {{ ref('int_persons__identities') }} as identities
+    inner join {{ ref('stg_caf__persons') }} as persons
+        on persons.dossier_person_key = identities.dossier_person_key
+
+),
+
+named as (
+
+    select
+        situations.person_id,
+        situations.dossier_key,
+        situations.role_rsa,
+        situations.etat_dossier_rsa,
+        situations.code_insee as code_insee_actuel,
+        people.civilite,
+        people.nom,
+        people.nom_naissance,
+        people.prenom,
+        people.date_naissance,
+        left(dossiers.matricule, 7) as numero_caf
+    from situations
+    inner join identities
+        on identities.person_id = situations.person_id and identities.dossier_key = situations.dossier_key
+    inner join {{ ref('identifiants__persons') }} as people on people.person_key = identities.person_key
+    left join {{ ref('stg_caf__dossier_states') }} as dossiers on dossiers.dossier_key = situations.dossier_key
+
+),
+
+streets as (
+
+    select
+        dossier_key,
+        nullif(concat_ws(' ', nullif(complement_identite, ''), nullif(numero_voie, ''),
+                         nullif(type_voie, ''), nullif(nom_voie, ''), nullif(complement_adresse, ''),
+                         nullif(lieu_dit, '')), '') as adresse
+    from {{ ref('identifiants__addresses') }}
+
+),
+
+communes as (
+
+    select code_insee, nom_commune from {{ ref('communes') }}
+
+)
+
+select
+    {{ run_day() }} as date_extrait,
+    lines.fichier,
+    lines.id_orientation,
+    lines.type_mouvement,
+    lines.date_orientation,
+    lines.parcours,
+    lines.code_structure,
+    lines.code_regle as motif_orientation,
+    named.civilite,
+    named.nom,
+    named.nom_naissance,
+    named.prenom,
+    named.date_naissance,
+    named.numero_caf,
+    named.role_rsa as role,
+    -- the street only while the person still lives where the referral is (never a new address)
+    case when named.code_insee_actuel = lines.code_insee then streets.adresse end as adresse,
+    lines.code_postal,
+    lines.code_insee as code_commune,
+    communes.nom_commune as commune,
+    lines.date_entree_droits_devoirs,
+    named.etat_dossier_rsa as etat_droit,
+    referrals.date_limite_contrat,
+    lines.motif_cloture,
+    lines.statut_orientation,
+    lines.date_limite_orientation,
+    lines.code_territoire
+from lines
+left join named on named.person_id = lines.person_id
+left join streets on streets.dossier_key = named.dossier_key
+left join communes on communes.code_insee = lines.code_insee
+left join {{ ref('referrals') }} as referrals on referrals.id_orientation = lines.id_orientation

@@ -1,0 +1,167 @@
+"""Deliver a written extract to its agency (outbox folder or SFTP) and record it, once.
+
+The record, ``registry.extract_delivery``, is what makes a retry safe: the same bytes for the same
+(agency, day, file) are never delivered twice, and different bytes for a day already delivered are
+refused unless ``replace=True``: the agency may already have acted on the first file, so it must
+never change under its feet without someone deciding so.
+
+Order of the work, in one transaction holding a lock on (agency, day, file): check the records,
+transfer, record; the record is committed when ``deliver`` returns (call it with no transaction
+open on the connection, or the caller's commit decides). If the process dies after the transfer and before the commit, nothing is
+recorded; the rerun finds no record, transfers the same bytes again to the same names (an atomic
+rename over identical files: harmless for the agency) and records them then.
+
+Have ``write_extract`` write into ``files.staging_folder(outbox, code, day)`` and let ``deliver``
+place the files: when the writer writes straight into the outbox, a refused change has already
+replaced the agency's file by the time it is refused (and SFTP agencies' files would sit in the
+outbox for nobody).
+"""
+
+from __future__ import annotations
+
+import logging
+import posixpath
+from datetime import date
+from pathlib import Path
+
+import psycopg
+
+from aiguillage.extracts import files
+from aiguillage.extracts.destinations import OUTBOX, SFTP, Destination
+
+log = logging.getLogger(__name__)
+
+DELIVERED = "delivered"
+ALREADY_DELIVERED = "already_delivered"
+
+
+class DeliveryRefused(RuntimeError):
+    """Different bytes for an (agency, day, file) already delivered, without an explicit replacement."""
+
+
+def _lock(conn: psycopg.Connection, code_structure: str, day: date, fichier: str) -> None:
+    # Two runs delivering the same file at once queue here instead of both transferring.
+    conn.execute("SELECT pg_advisory_xact_lock(hashtextextended(%s, 7303102))",
+                 (f"extract_delivery/{code_structure}/{day.isoformat()}/{fichier}",))
+
+
+def _records(conn: psycopg.Connection, code_structure: str, day: date, fichier: str) -> list[tuple]:
+    return conn.execute(
+        "SELECT sha256, method, target, row_count, delivered_at FROM registry.extract_delivery"
+        " WHERE code_structure = %s AND day = %s AND fichier = %s ORDER BY delivered_at, delivery_id",
+        (code_structure, day, fichier),
+    ).fetchall()
+
+
+def _to_outbox(csv_path: Path, manifest_path: Path, folder: Path) -> str:
+    """Place both files in the agency's day folder; nothing to copy when the writer wrote them there."""
+    final_csv, final_manifest = folder / csv_path.name, folder / manifest_path.name
+    if csv_path.resolve() != final_csv.resolve():
+        folder.mkdir(parents=True, exist_ok=True)
+        final_manifest.unlink(missing_ok=True)  # a manifest on disk always describes the CSV beside it
+        files.copy_atomically(csv_path, final_csv)
+        files.copy_atomically(manifest_path, final_manifest)
+    return str(final_csv)
+
+
+def _rename_over(sftp, source: str, target: str) -> None:
+    """Atomic rename replacing ``target``: posix-rename where the server offers it (OpenSSH does)."""
+    try:
+        sftp.posix_rename(source, target)
+    except OSError:
+        # Plain SFTP v3 rename refuses an existing target: remove it first (a short gap, never a
+        # half file under the final name).
+        try:
+            sftp.remove(target)
+        except OSError:
+            pass
+        sftp.rename(source, target)
+
+
+def _to_sftp(csv_path: Path, manifest_path: Path, destination: Destination, day: date) -> str:
+    """Upload the CSV then the manifest under hidden temporary names, each renamed once complete,
+    into ``<remote_dir>/<YYYY-MM-DD>/``. Returns ``sftp://<conn_id>/<remote csv path>``."""
+    from airflow.providers.sftp.hooks.sftp import SFTPHook  # heavy: only when an agency uses SFTP
+
+    remote_folder = posixpath.join(destination.remote_dir, day.isoformat())
+    hook = SFTPHook(ssh_conn_id=destination.conn_id)
+    with hook.get_managed_conn() as sftp:
+        hook.create_directory(remote_folder)
+        remote_manifest = posixpath.join(remote_folder, manifest_path.name)
+        try:  # as locally: no manifest may describe another CSV than the one beside it
+            sftp.remove(remote_manifest)
+        except OSError:
+            pass
+        for local in (csv_path, manifest_path):
+            final = posixpath.join(remote_folder, local.name)
+            partial = posixpath.join(remote_folder, f".{local.name}.part")
+            sftp.put(str(local), partial, confirm=True)  # confirm: the remote size is checked
+            _rename_over(sftp, partial, final)
+    return f"sftp://{destination.conn_id}{posixpath.join(remote_folder, csv_path.name)}"
+
+
+def deliver(conn: psycopg.Connection, day: date, code_structure: str, extract: dict,
+            destination: Destination | dict, outbox: Path, run_id: str, *, replace: bool = False) -> dict:
+    """Deliver ``extract`` (what ``write_extract`` returned) to ``destination`` and record it.
+
+    Returns {"code_structure", "fichier", "state", "method", "target", "sha256", "rows"} with state
+    "delivered", or "already_delivered" when these bytes were delivered before (nothing is done).
+    Raises DeliveryRefused for different bytes on a day already delivered, unless ``replace``.
+    """
+    files.check_code(code_structure)
+    if isinstance(destination, dict):  # as it travels through XCom
+        destination = Destination.from_dict(destination)
+    fichier = files.check_fichier(extract["fichier"])
+    csv_path, manifest_path = Path(extract["csv"]), Path(extract["manifest"])
+    digest, rows = extract["sha256"], int(extract["rows"])
+    if destination.code_structure != code_structure:
+        raise ValueError(f"destination of {destination.code_structure} given to deliver {code_structure}'s extract")
+    result = {"code_structure": code_structure, "fichier": fichier, "method": destination.method,
+              "sha256": digest, "rows": rows}
+
+    with conn.transaction():
+        _lock(conn, code_structure, day, fichier)
+        records = _records(conn, code_structure, day, fichier)
+        if records and records[-1][0] == digest:
+            log.info("extract %s of %s for %s already delivered (%s): nothing sent", fichier, code_structure,
+                     day, records[-1][2])
+            return {**result, "state": ALREADY_DELIVERED, "method": records[-1][1], "target": records[-1][2]}
+        if any(record[0] == digest for record in records):
+            raise DeliveryRefused(
+                f"extract {csv_path.name} for {code_structure} on {day}: these bytes were delivered first, then "
+                f"replaced by another version; sending them again needs a decision outside the pipeline")
+        if records and not replace:
+            raise DeliveryRefused(
+                f"extract {csv_path.name} for {code_structure} on {day} differs from the file already "
+                f"delivered on {records[-1][4]:%Y-%m-%d %H:%M} ({records[-1][3]} rows, now {rows}): the agency "
+                f"may have acted on it, so it is not replaced silently. Deliver with replace=True to send the "
+                f"new version (both deliveries stay recorded)")
+        # What is sent must be what is recorded: the file may have been rewritten since it was hashed.
+        if files.sha256_of(csv_path) != digest:
+            raise RuntimeError(f"extract {csv_path} changed since it was written (its sha256 is no longer "
+                               f"the one written): write it again before delivering")
+
+        if destination.method == OUTBOX:
+            target = _to_outbox(csv_path, manifest_path, files.day_folder(outbox, code_structure, day))
+        elif destination.method == SFTP:
+            target = _to_sftp(csv_path, manifest_path, destination, day)
+        else:
+            raise ValueError(f"unknown delivery method {destination.method!r} for {code_structure}")
+
+        conn.execute(
+            "INSERT INTO registry.extract_delivery (code_structure, day, fichier, sha256, row_count, method,"
+            " target, run_id) VALUES (%s, %s, %s, %s, %s, %s, %s, %s)",
+            (code_structure, day, fichier, digest, rows, destination.method, target, run_id),
+        )
+    log.info("extract %s of %s for %s delivered: %d rows to %s%s", fichier, code_structure, day, rows, target,
+             " (replacing an earlier version)" if records else "")
+    return {**result, "state": DELIVERED, "target": target}
+
+
+def served_before(conn: psycopg.Connection, code_structure: str, day: date) -> bool:
+    """Whether the agency received any extract for a day before ``day`` (else it is due its full stock)."""
+    with conn.transaction():
+        return conn.execute(
+            "SELECT EXISTS (SELECT FROM registry.extract_delivery WHERE code_structure = %s AND day < %s)",
+            (code_structure, day),
+        ).fetchone()[0]

@@ -1,0 +1,12 @@
+"""The daily run report for the data engineers: what came in, what was built, what the quality gate
+found, what each agency received, and how long each task took.
+
+``collect`` gathers it (read-only), ``write`` stores it as ``<outbox>/_runs/<day>/run_report.json``
+and ``run_report.html`` (one self-contained page), ``render`` gives the HTML alone.
+"""
+
+from aiguillage.run_report.collect import collect
+from aiguillage.run_report.render import render
+from aiguillage.run_report.store import report_dir, write
+
+__all__ = ["collect", "render", "report_dir", "write"]

@@ -1,0 +1,303 @@
+"""Gather a day's run report from the warehouse (read-only, cheap queries) and the run's own records.
+
+Every figure of the day is an exact count (never a planner estimate). A table that does not exist
+yet (warehouse not built) is reported as absent, never as an error. The report holds counts, codes,
+file names and expectation names only: no personal data is ever read out of a table here.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections import Counter
+from datetime import UTC, date, datetime, timedelta
+from decimal import Decimal
+from pathlib import PurePath
+
+import psycopg
+from psycopg import sql
+
+from aiguillage.landing.registry import files_for_day
+
+log = logging.getLogger(__name__)
+
+HISTORY_DAYS = 60
+# A count that takes longer than this is reported as not counted rather than holding up the run.
+_COUNT_TIMEOUT_MS = 15_000
+
+# Raw tables filled from a landing file: counted for the files recorded by the day's runs.
+RAW_TABLES = (
+    "caf_dossier", "caf_person", "caf_address", "caf_right_situation", "caf_amount", "caf_event",
+    "france_travail_record", "france_travail_reject", "ali_report_line", "ali_report_reject",
+)
+# Built tables counted whole (``None``) or for the run day only (the column holding the day).
+BUILT_TABLES: tuple[tuple[str, str, str | None], ...] = (
+    ("staging", "stg_caf__dossiers", None),
+    ("staging", "stg_caf__persons", None),
+    ("staging", "stg_france_travail__registrations", None),
+    ("staging", "stg_ali__report_lines", None),
+    ("intermediate", "int_households__current", None),
+    ("intermediate", "int_persons__identities", None),
+    ("intermediate", "int_persons__eligibility", None),
+    ("intermediate", "int_referrals__decisions", None),
+    ("marts", "beneficiaries", None),
+    ("marts", "referrals", None),
+    ("marts", "referral_movements", "date_mouvement"),
+    ("marts", "referral_events", None),
+    ("marts", "referral_daily_indicators", "jour"),
+)
+EXTRACT_LINES = ("identifiants", "identifiants__extract_lines")
+
+# Gate finding fields the report keeps; ``observed`` only when it is a plain number (a value read
+# from the data could be personal).
+_FINDING_FIELDS = ("suite", "scope", "expectation", "column", "severity", "unexpected_count", "description",
+                   "data_docs")
+_FAILED_TASK_STATES = {"failed", "upstream_failed"}
+
+
+def plain(value):
+    """``value`` with only JSON types: dates as ISO strings, decimals as numbers, tuples as lists."""
+    if isinstance(value, dict):
+        return {str(key): plain(item) for key, item in value.items()}
+    if isinstance(value, list | tuple | set):
+        return [plain(item) for item in value]
+    if isinstance(value, datetime | date):
+        return value.isoformat()
+    if isinstance(value, Decimal):
+        return int(value) if value == value.to_integral_value() else float(value)
+    if isinstance(value, PurePath):
+        return str(value)
+    return value
+
+
+def collect(conn: psycopg.Connection, day: date, run_id: str, *, gate: dict | None, extracts: list[dict],
+            tasks: list[dict]) -> dict:
+    """The run report of ``day``: files, rows per layer, gate, extracts, deadlines and task durations.
+
+    ``conn`` is only read from; the queries run in a transaction of their own (a savepoint when the
+    caller already holds one) that changes nothing.
+    """
+    with conn.transaction():
+        previous_timeout = conn.execute("SHOW statement_timeout").fetchone()[0]
+        conn.execute("SELECT set_config('statement_timeout', %s, true)", (str(_COUNT_TIMEOUT_MS),))
+        try:
+            files = _files(conn, day)
+            layers = _layers(conn, day)
+            referrals = _referrals_by_agency(conn)
+            deadlines = _deadlines(conn, day)
+        finally:
+            conn.execute("SELECT set_config('statement_timeout', %s, true)", (previous_timeout,))
+    extract_items = [_extract(item) for item in extracts]
+    task_items = [_task(item) for item in tasks]
+    gate_part = _gate(gate)
+    status, withheld, failed = _outcome(gate_part, extract_items, task_items)
+    return plain({
+        "day": day,
+        "run_id": run_id,
+        "generated_at": datetime.now(UTC).replace(microsecond=0),
+        "status": status,
+        "withheld": withheld,
+        "failed": failed,
+        "files": files,
+        "layers": layers,
+        "gate": gate_part,
+        "extracts": extract_items,
+        "referrals": referrals,
+        "deadlines": deadlines,
+        "tasks": task_items,
+    })
+
+
+def _exists(conn, schema: str, table: str) -> bool:
+    qualified = sql.Identifier(schema, table).as_string(conn)
+    return conn.execute("SELECT to_regclass(%s)", (qualified,)).fetchone()[0] is not None
+
+
+def _count(conn, query: sql.Composable, params: tuple = ()) -> int | None:
+    """An exact count, or None when it ran past the time allowed (the run goes on without it)."""
+    try:
+        with conn.transaction():
+            return conn.execute(query, params).fetchone()[0]
+    except psycopg.errors.QueryCanceled:
+        log.warning("run report: a count ran past %d ms and was left out", _COUNT_TIMEOUT_MS)
+        return None
+
+
+# --- files -------------------------------------------------------------------------------------------
+
+def _files(conn, day: date) -> dict:
+    items = []
+    for row in files_for_day(conn, day):
+        rows_loaded = {table: int(n) for table, n in (row.get("rows_loaded") or {}).items()}
+        rejects = {reason: int(n) for reason, n in (row.get("rejects") or {}).items()}
+        items.append({
+            "relative_path": row["relative_path"], "source": row["source"], "kind": row["kind"],
+            "agency_code": row["agency_code"], "size_bytes": row["size_bytes"],
+            "delivered_on": row["delivered_on"], "status": row["status"], "reason": row["reason"],
+            "rows_loaded": rows_loaded, "rows_loaded_total": sum(rows_loaded.values()),
+            "rejects": rejects, "rejects_total": sum(rejects.values()),
+            "load_seconds": row["load_seconds"],
+        })
+    return {
+        "count": len(items),
+        "by_status": dict(sorted(Counter(item["status"] for item in items).items())),
+        "items": items,
+    }
+
+
+# --- rows per layer ----------------------------------------------------------------------------------
+
+def _layers(conn, day: date) -> list[dict]:
+    rows = _raw_layer(conn, day)
+    for schema, table, day_column in BUILT_TABLES:
+        entry = {"layer": schema, "table": f"{schema}.{table}", "scope": "day" if day_column else "all",
+                 "built": _exists(conn, schema, table), "rows": None, "detail": {}}
+        if entry["built"]:
+            query = sql.SQL("SELECT count(*) FROM {}").format(sql.Identifier(schema, table))
+            params: tuple = ()
+            if day_column:
+                query = sql.SQL("{} WHERE {} = %s").format(query, sql.Identifier(day_column))
+                params = (day,)
+            entry["rows"] = _count(conn, query, params)
+        rows.append(entry)
+    rows.append(_extract_lines_layer(conn, day))
+    return rows
+
+
+def _raw_layer(conn, day: date) -> list[dict]:
+    file_ids = [row[0] for row in conn.execute(
+        "SELECT file_id FROM registry.landing_file WHERE logical_date = %s", (day,))]
+    rows = []
+    for table in RAW_TABLES:
+        entry = {"layer": "raw", "table": f"raw.{table}", "scope": "day's files",
+                 "built": _exists(conn, "raw", table), "rows": None, "detail": {}}
+        if entry["built"]:
+            entry["rows"] = 0 if not file_ids else _count(
+                conn, sql.SQL("SELECT count(*) FROM {} WHERE file_id = ANY(%s)").format(
+                    sql.Identifier("raw", table)), (file_ids,))
+        rows.append(entry)
+    entry = {"layer": "raw", "table": "raw.france_travail_api_call", "scope": "day",
+             "built": _exists(conn, "raw", "france_travail_api_call"), "rows": None, "detail": {}}
+    if entry["built"]:
+        entry["rows"] = _count(
+            conn, sql.SQL("SELECT count(*) FROM raw.france_travail_api_call WHERE logical_date = %s"), (day,))
+    rows.append(entry)
+    return rows
+
+
+def _extract_lines_layer(conn, day: date) -> dict:
+    schema, table = EXTRACT_LINES
+    entry = {"layer": schema, "table": f"{schema}.{table}", "scope": "day",
+             "built": _exists(conn, schema, table), "rows": None, "detail": {}}
+    if not entry["built"]:
+        return entry
+    by_file = conn.execute(sql.SQL(
+        "SELECT fichier, date_extrait, count(*) FROM {} GROUP BY 1, 2 ORDER BY 1, 2").format(
+        sql.Identifier(schema, table))).fetchall()
+    entry["rows"] = sum(n for _, _, n in by_file)
+    entry["detail"] = {fichier: n for fichier, _, n in by_file}
+    other_days = sorted({built_for for _, built_for, _ in by_file if built_for != day})
+    if other_days:
+        # The table holds the latest built day only: lines of another day mean the build did not run today.
+        entry["built_for"] = other_days
+    return entry
+
+
+# --- referrals and deadlines -------------------------------------------------------------------------
+
+def _referrals_by_agency(conn) -> dict:
+    if not _exists(conn, "marts", "referrals"):
+        return {"built": False, "by_agency": []}
+    rows = conn.execute(
+        "SELECT code_structure, count(*) FROM marts.referrals WHERE statut_orientation <> 'CLOTUREE'"
+        " GROUP BY 1 ORDER BY code_structure NULLS LAST").fetchall()
+    return {"built": True, "by_agency": [{"code_structure": code, "open": n} for code, n in rows]}
+
+
+def _deadlines(conn, day: date) -> dict:
+    part: dict = {"built": _exists(conn, "marts", "referrals"), "by_territory": [], "totals": {},
+                  "history_built": _exists(conn, "marts", "referral_daily_indicators"), "history": []}
+    if part["built"]:
+        names = _exists(conn, "referentiel", "territoires")
+        query = sql.SQL(
+            "SELECT r.code_territoire, {name}, count(*),"
+            " count(*) FILTER (WHERE r.depassement_orientation),"
+            " count(*) FILTER (WHERE r.depassement_contrat)"
+            " FROM marts.referrals AS r {join}"
+            " WHERE r.statut_orientation <> 'CLOTUREE'"
+            " GROUP BY 1, 2 ORDER BY r.code_territoire NULLS LAST").format(
+            name=sql.SQL("t.nom_territoire" if names else "NULL::text"),
+            join=sql.SQL("LEFT JOIN referentiel.territoires AS t USING (code_territoire)" if names else ""))
+        rows = conn.execute(query).fetchall()
+        part["by_territory"] = [
+            {"code_territoire": code, "nom_territoire": name, "open": n, "past_orientation": late_o,
+             "past_contract": late_c} for code, name, n, late_o, late_c in rows]
+        part["totals"] = {key: sum(row[key] for row in part["by_territory"])
+                          for key in ("open", "past_orientation", "past_contract")}
+    if part["history_built"]:
+        rows = conn.execute(
+            "SELECT jour, sum(nb_depassement_orientation), sum(nb_depassement_contrat)"
+            " FROM marts.referral_daily_indicators WHERE jour > %s AND jour <= %s GROUP BY jour ORDER BY jour",
+            (day - timedelta(days=HISTORY_DAYS), day)).fetchall()
+        part["history"] = [{"jour": jour, "past_orientation": int(late_o or 0), "past_contract": int(late_c or 0)}
+                           for jour, late_o, late_c in rows]
+    return part
+
+
+# --- inputs of the run -------------------------------------------------------------------------------
+
+def _finding(item: dict) -> dict:
+    kept = {name: item.get(name) for name in _FINDING_FIELDS}
+    observed = item.get("observed")
+    kept["observed"] = observed if isinstance(observed, int | float) and not isinstance(observed, bool) else None
+    return kept
+
+
+def _gate(gate: dict | None) -> dict:
+    if gate is None:
+        return {"ran": False}
+    agencies = {
+        code: {"verdict": entry.get("verdict"), "rows": entry.get("rows"),
+               "findings": [_finding(f) for f in entry.get("findings") or []]}
+        for code, entry in sorted((gate.get("agencies") or {}).items())
+    }
+    return {
+        "ran": True, "day": gate.get("day"), "run_id": gate.get("run_id"), "seconds": gate.get("seconds"),
+        "data_docs": gate.get("data_docs"), "day_verdict": gate.get("day_verdict"),
+        "day_findings": [_finding(f) for f in gate.get("day_findings") or []],
+        "agencies": agencies,
+        "expectations_run": gate.get("expectations_run"),
+        "expectations_failed": gate.get("expectations_failed"),
+    }
+
+
+def _extract(item: dict) -> dict:
+    files = []
+    for entry in item.get("files") or []:
+        csv = entry.get("csv")
+        files.append({
+            "fichier": entry.get("fichier"), "rows": entry.get("rows"),
+            "rows_by_type": dict(entry.get("rows_by_type") or {}), "sha256": entry.get("sha256"),
+            "csv": str(csv) if csv else None, "file_name": PurePath(str(csv)).name if csv else None,
+        })
+    return {"code_structure": item.get("code_structure"), "libelle": item.get("libelle"),
+            "state": item.get("state"), "reason": item.get("reason"), "method": item.get("method"),
+            "files": files}
+
+
+def _task(item: dict) -> dict:
+    return {"dag_id": item.get("dag_id"), "task_id": item.get("task_id"), "state": item.get("state"),
+            "seconds": item.get("seconds")}
+
+
+def _outcome(gate: dict, extracts: list[dict], tasks: list[dict]) -> tuple[str, list[dict], list[dict]]:
+    """The day's status, the agencies withheld (and why) and what failed."""
+    withheld = [{"code_structure": e["code_structure"], "reason": e["reason"]}
+                for e in extracts if e["state"] == "withheld"]
+    if gate.get("day_verdict") == "withhold" and not withheld:
+        withheld = [{"code_structure": None, "reason": "the quality gate withheld the whole day"}]
+    failed = [{"what": f"extract {e['code_structure']}", "reason": e["reason"]}
+              for e in extracts if e["state"] == "failed"]
+    failed += [{"what": f"task {t['dag_id']}.{t['task_id']}", "reason": f"ended {t['state']}"}
+               for t in tasks if t["state"] in _FAILED_TASK_STATES]
+    status = "failed" if failed else "withheld" if withheld else "complete"
+    return status, withheld, failed
