@@ -255,3 +255,59 @@ def test_smtp_url_ports_and_tls(alert_env):
     alert_env.setenv("AIGUILLAGE_ALERT_SMTP_URL", "smtps://mail.example.org")
     smtp = load_settings().smtp
     assert (smtp.port, smtp.starttls, smtp.implicit_tls, smtp.user) == (465, False, True, None)
+
+
+# --------------------------------------------------------------------------------------------------
+# Every task's failure callback
+# --------------------------------------------------------------------------------------------------
+class ExtractWithheld(Exception):
+    """Stands for the extracts' own exception, recognised by its name (the callback imports nothing heavy)."""
+
+
+def _failure_context(exception: BaseException, map_index: int = -1, **extra) -> dict:
+    from types import SimpleNamespace
+
+    import pendulum
+
+    ti = SimpleNamespace(dag_id="referral_extracts", task_id="deliver_extract", map_index=map_index, try_number=3)
+    return {"ti": ti, "exception": exception, "run_id": "scheduled__2026-11-04",
+            "logical_date": pendulum.datetime(2026, 11, 4, tz="Europe/Paris"), **extra}
+
+
+def test_a_task_failed_for_good_is_alerted_without_its_message(alert_env):
+    from aiguillage.alerts.task_failure import on_task_failure
+
+    error = RuntimeError('duplicate key value violates unique constraint: Key (nir)=(1 84 12 75 123 456 78)')
+    with HttpSink() as hook:
+        alert_env.setenv("AIGUILLAGE_ALERT_WEBHOOK_URL", hook.url)
+        on_task_failure(_failure_context(error, map_index=4, code_structure="ALI05"))
+    [post] = hook.received
+    alert = post.json
+    assert alert["event"] == "aiguillage.task_failed" and alert["day"] == "2026-11-04"
+    assert alert["summary"] == "2026-11-04: task referral_extracts.deliver_extract[ALI05] failed (RuntimeError) after 3 tries"
+    assert "nir" not in json.dumps(alert).lower() and "123 456" not in json.dumps(alert)
+
+
+def test_an_extract_withheld_is_left_to_the_run_report(alert_env):
+    from aiguillage.alerts.task_failure import on_task_failure
+
+    try:
+        try:
+            raise ExtractWithheld("ALI05: extract withheld by the quality gate")
+        except ExtractWithheld as withheld:
+            raise RuntimeError("task failed") from withheld
+    except RuntimeError as failure:
+        error = failure
+    with HttpSink() as hook:
+        alert_env.setenv("AIGUILLAGE_ALERT_WEBHOOK_URL", hook.url)
+        on_task_failure(_failure_context(error))
+    assert hook.received == []
+
+
+def test_the_failure_callback_never_raises(alert_env, caplog):
+    from aiguillage.alerts.task_failure import on_task_failure
+
+    alert_env.setenv("AIGUILLAGE_ALERT_EMAIL_TO", "ops@example.org")  # without an SMTP URL: bad settings
+    with caplog.at_level(logging.WARNING):
+        on_task_failure(_failure_context(ValueError("boom")))
+    assert "the failure alert could not be sent: AlertConfigError" in caplog.text

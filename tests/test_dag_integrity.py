@@ -64,6 +64,12 @@ def test_every_task_retries_with_backoff(parsed):
             assert task["exponential_backoff"], f"{dag_id}.{task_id} retries without backoff"
 
 
+def test_every_task_alerts_when_it_fails_for_good(parsed):
+    for dag_id, dag in parsed["dags"].items():
+        for task_id, task in dag["tasks"].items():
+            assert task["failure_callback"], f"{dag_id}.{task_id} fails silently"
+
+
 def test_dags_follow_project_conventions(parsed):
     for dag_id, dag in parsed["dags"].items():
         assert "aiguillage" in dag["tags"], dag_id

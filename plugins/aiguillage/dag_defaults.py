@@ -25,8 +25,11 @@ FRANCE_TRAVAIL_API_CONN_ID = "france_travail_api"
 
 
 def default_args() -> dict:
+    from aiguillage.alerts.task_failure import on_task_failure  # standard library only: cheap at parse time
+
     return {
         "owner": "aiguillage",
+        "on_failure_callback": on_task_failure,
         "retries": config.task_retries(),
         "retry_delay": timedelta(minutes=1),
         "retry_exponential_backoff": True,

@@ -53,7 +53,8 @@ def main(dags_dir: str) -> None:
                 "tags": sorted(dag.tags or []),
                 "tasks": {
                     task.task_id: {"retries": task.retries,
-                                   "exponential_backoff": bool(task.retry_exponential_backoff)}
+                                   "exponential_backoff": bool(task.retry_exponential_backoff),
+                                   "failure_callback": bool(task.on_failure_callback)}
                     for task in dag.tasks
                 },
                 "max_active_runs": dag.max_active_runs,

@@ -79,6 +79,9 @@ def email_body(alert: dict[str, Any]) -> str:
         f"Aiguillage run of {alert.get('day')} (run {alert.get('run_id')}), severity {alert.get('severity')}.",
         "",
     ]
+    details = alert.get("details") or []
+    if details:
+        lines += [*details, ""]
     withheld = alert.get("withheld") or []
     if withheld:
         lines.append(f"Extracts withheld ({len(withheld)}): these agencies did not receive their extract for this day.")
