@@ -130,10 +130,6 @@ def _run_days(days: list[date], landing: Path, outbox: Path, retries: int,
     return all_ok, recorded
 
 
-def report_path(outbox: Path, day: date) -> Path:
-    return outbox / "_runs" / day.isoformat() / "run_report.html"
-
-
 def _stock_codes(text: str) -> list[str]:
     codes = [code.strip().upper() for code in text.split(",") if code.strip()]
     if not codes:
@@ -210,7 +206,9 @@ def cmd_demo(args: argparse.Namespace) -> int:
     _say(f"  Landing zone: {landing}")
     _say(f"  Outbox (agency extracts): {outbox}")
     _say(f"Demo {'finished' if ok else 'finished WITH PROBLEMS'} in {time.monotonic() - started:.0f} s.")
-    last_report = report_path(outbox, days[-1])
+    from aiguillage.run_report import html_path
+
+    last_report = html_path(outbox, days[-1])
     if last_report.is_file():
         _say(f"Run report of the last day: {last_report}")
     return 0 if ok else 1

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from collections import Counter
 from datetime import date
-from pathlib import Path
 
 from aiguillage.runner import DayOutcome
 
@@ -148,7 +147,9 @@ def extract_lines(outcomes: list[dict], outbox, day: date) -> list[str]:
     for outcome in outcomes:
         if outcome["state"] in ("withheld", "failed"):
             lines.append(f"    {outcome['state'].upper():<9} {outcome['code_structure']}: {outcome['reason']}")
-    report = Path(outbox) / "_runs" / day.isoformat() / "run_report.html"
+    from aiguillage.run_report import html_path
+
+    report = html_path(outbox, day)
     if report.is_file():
         lines.append(f"  Run report: {report}")
     return lines

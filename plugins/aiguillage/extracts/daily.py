@@ -39,7 +39,9 @@ def resolve_outbox(outbox_dir: str | None) -> Path:
 
 def run_folder(outbox: Path, day: date) -> Path:
     """Where the day's run report, gate results and Data Docs go."""
-    return outbox / "_runs" / day.isoformat()
+    from aiguillage.run_report import report_dir
+
+    return report_dir(outbox, day)
 
 
 def receiving_agencies(conn, day: date) -> list[tuple[str, str]]:

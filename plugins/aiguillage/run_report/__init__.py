@@ -7,6 +7,6 @@ and ``run_report.html`` (one self-contained page), ``render`` gives the HTML alo
 
 from aiguillage.run_report.collect import collect
 from aiguillage.run_report.render import render
-from aiguillage.run_report.store import report_dir, write
+from aiguillage.run_report.store import html_path, report_dir, write
 
-__all__ = ["collect", "render", "report_dir", "write"]
+__all__ = ["collect", "html_path", "render", "report_dir", "write"]

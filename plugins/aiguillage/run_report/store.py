@@ -23,6 +23,11 @@ def report_dir(outbox: Path, day: date | str) -> Path:
     return Path(outbox) / RUNS_FOLDER / (day.isoformat() if isinstance(day, date) else str(day))
 
 
+def html_path(outbox: Path, day: date | str) -> Path:
+    """Where the day's HTML report is (or will be)."""
+    return report_dir(outbox, day) / HTML_NAME
+
+
 def _replace(path: Path, text: str) -> None:
     temporary = path.with_name(f".{path.name}.{os.getpid()}.tmp")
     try:
