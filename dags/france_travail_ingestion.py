@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from airflow.sdk import Asset, dag, get_current_context, task
 
-from aiguillage import dag_defaults
+from aiguillage import dag_defaults, run_context
 
 
 @dag(
@@ -28,7 +28,8 @@ def france_travail_ingestion():
         from aiguillage.pipeline_tasks import load_source_files
 
         context = get_current_context()
-        return load_source_files("france_travail", context["logical_date"], context["params"].get("landing_dir"))
+        return load_source_files("france_travail", run_context.run_moment(context),
+                                 run_context.run_settings(context)["landing_dir"])
 
     @task(
         outlets=[Asset(dag_defaults.RAW_FRANCE_TRAVAIL_ASSET)],
@@ -39,7 +40,8 @@ def france_travail_ingestion():
 
         context = get_current_context()
         params = context["params"]
-        return run(context["logical_date"], context["run_id"], params.get("api_max_age_days"),
+        run_context.publish(context, Asset(dag_defaults.RAW_FRANCE_TRAVAIL_ASSET))
+        return run(run_context.run_moment(context), context["run_id"], params.get("api_max_age_days"),
                    params.get("api_limit"))
 
     load_france_travail_files() >> query_france_travail_api()

@@ -7,13 +7,13 @@ from __future__ import annotations
 
 from airflow.sdk import Asset, dag, get_current_context, task
 
-from aiguillage import dag_defaults
+from aiguillage import dag_defaults, run_context
 
 
 @dag(
     dag_id="landing_registry",
     description="Scan the landing zone and record each partner file once, by sha256",
-    schedule=dag_defaults.DAILY_SCHEDULE,
+    schedule=dag_defaults.cron_schedule(dag_defaults.DAILY_SCHEDULE),
     **dag_defaults.dag_arguments(
         tags=["landing"],
         doc_md=__doc__,
@@ -25,7 +25,8 @@ def landing_registry():
         from aiguillage.pipeline_tasks import register_landing_files as run
 
         context = get_current_context()
-        return run(context["logical_date"], context["run_id"], context["params"].get("landing_dir"))
+        run_context.publish(context, Asset(dag_defaults.LANDING_REGISTRY_ASSET))
+        return run(run_context.run_moment(context), context["run_id"], run_context.run_settings(context)["landing_dir"])
 
     register_landing_files()
 

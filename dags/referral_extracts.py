@@ -19,7 +19,7 @@ from __future__ import annotations
 from airflow.sdk import Asset, dag, get_current_context, task
 from airflow.sdk.exceptions import AirflowFailException
 
-from aiguillage import dag_defaults
+from aiguillage import dag_defaults, run_context
 
 
 @dag(
@@ -38,14 +38,14 @@ def referral_extracts():
         from aiguillage.extracts.daily import check_quality as run
 
         context = get_current_context()
-        return run(context["logical_date"], context["run_id"], context["params"].get("outbox_dir"))
+        return run(run_context.run_moment(context), context["run_id"], run_context.run_settings(context)["outbox_dir"])
 
     @task
     def list_destinations(gate: dict) -> list[dict]:
         from aiguillage.extracts.daily import list_destinations as run
 
         context = get_current_context()
-        return run(context["logical_date"], gate, context["params"].get("stock") or [])
+        return run(run_context.run_moment(context), gate, run_context.run_settings(context)["stock"] or [])
 
     # Each mapped instance is shown under its agency's code in the Airflow UI.
     @task(map_index_template="{{ code_structure }}")
@@ -56,7 +56,8 @@ def referral_extracts():
         context = get_current_context()
         context["code_structure"] = destination["code_structure"]
         try:
-            return run(context["logical_date"], context["run_id"], context["params"].get("outbox_dir"), destination)
+            return run(run_context.run_moment(context), context["run_id"], run_context.run_settings(context)["outbox_dir"],
+                       destination)
         except ExtractWithheld as withheld:
             raise AirflowFailException(str(withheld)) from withheld  # a retry would not change the data
 
@@ -69,7 +70,7 @@ def referral_extracts():
 
         context = get_current_context()
         try:
-            return run(context["logical_date"], context["run_id"], context["params"].get("outbox_dir"))
+            return run(run_context.run_moment(context), context["run_id"], run_context.run_settings(context)["outbox_dir"])
         except ExtractWithheld as withheld:
             raise AirflowFailException(str(withheld)) from withheld
 

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from airflow.sdk import Asset, dag, get_current_context, task
 
-from aiguillage import dag_defaults
+from aiguillage import dag_defaults, run_context
 
 
 @dag(
@@ -30,7 +30,9 @@ def referral_warehouse():
     def build_referral_warehouse() -> dict:
         from aiguillage.pipeline_tasks import build_referral_warehouse as run
 
-        return run(get_current_context()["logical_date"])
+        context = get_current_context()
+        run_context.publish(context, Asset(dag_defaults.REFERRAL_WAREHOUSE_ASSET))
+        return run(run_context.run_moment(context))
 
     build_referral_warehouse()
 

@@ -14,30 +14,10 @@ RUN mkdir -p /opt/aiguillage/state /opt/aiguillage/landing /opt/aiguillage/outbo
     && chmod -R g+rwX /opt/aiguillage /opt/airflow/auth
 USER airflow
 
-# 1. Dependencies, exactly as locked (uv pip compile). The lock also pins apache-airflow==3.3.2,
-#    the version of the base image, so Airflow itself is left as it is.
-#    The Celery executor's provider is not in the lock (the local setup uses LocalExecutor): it is
-#    pinned here with every package it adds, at the versions pip resolves against the lock.
-#    celery 5.7 / kombu 5.7 are avoided on purpose: kombu 5.7's redis extra pins packaging==26.3,
-#    which conflicts with the lock's packaging==26.4.
+# 1. Dependencies, exactly as locked (uv pip compile), the Celery provider included. The lock also
+#    pins apache-airflow==3.3.2, the version of the base image, so Airflow itself is left as it is.
 COPY --chown=airflow:0 requirements.lock /opt/aiguillage/requirements.lock
-RUN pip install --no-cache-dir -r /opt/aiguillage/requirements.lock \
-        "apache-airflow-providers-celery==3.26.0" \
-        "celery[redis]==5.6.3" \
-        "kombu==5.6.2" \
-        "redis==6.4.0" \
-        "amqp==5.4.2" \
-        "billiard==4.3.2" \
-        "vine==5.1.0" \
-        "click-didyoumean==0.3.1" \
-        "click-plugins==1.1.1.2" \
-        "click-repl==0.4.1" \
-        "flower==2.2.0" \
-        "tornado==6.6.1" \
-        "humanize==4.17.0" \
-        "prometheus-client==0.26.0" \
-        "prompt-toolkit==3.0.53" \
-        "wcwidth==0.9.4"
+RUN pip install --no-cache-dir -r /opt/aiguillage/requirements.lock
 
 # 2. The aiguillage package itself, without dependencies (they are all in the layer above).
 COPY --chown=airflow:0 pyproject.toml README.md /opt/aiguillage/src/

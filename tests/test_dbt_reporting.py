@@ -41,11 +41,11 @@ DAYS = 2
 
 REPORTING_VIEWS = {
     "orientations", "mouvements_orientations", "evenements_ali", "beneficiaires", "structures",
-    "territoires", "communes", "indicateurs_quotidiens", "orientations_en_retard",
+    "territoires", "communes", "indicateurs_quotidiens", "orientations_en_retard", "totaux_avec_purges",
 }
 # Schemas bi_reader must not enter (all but reporting); each holds at least one table once built.
 CLOSED_SCHEMAS = ("raw", "staging", "intermediate", "marts", "history", "identifiants", "registry",
-                  "aiguillage_meta", "referentiel")
+                  "aiguillage_meta", "referentiel", "agences")
 
 # Column names of a direct identifier (the partners' names and their readable renamings), and of the
 # pseudonyms that would let a reader follow a person, a household or an address across views.

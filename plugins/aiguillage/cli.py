@@ -11,7 +11,7 @@ import contextlib
 import os
 import sys
 import time
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 from pathlib import Path
 
 from aiguillage import config
@@ -78,15 +78,18 @@ def cmd_synth(args: argparse.Namespace) -> int:
 
 def _run_days(days: list[date], landing: Path, outbox: Path, retries: int,
               france_travail_standin: bool = False, stock: list[str] | None = None,
-              dag_ids: tuple[str, ...] | None = None) -> tuple[bool, list]:
-    """Run each day in order; print a report per day. Returns (all fine, [(day, files)])."""
+              dag_ids: tuple[str, ...] | None = None, halt: list | None = None) -> tuple[bool, list]:
+    """Run each day in order; print a report per day. Returns (all fine, [(day, files)]).
+
+    ``halt``: when given, stop after the first day on which a DAG did not succeed (the next days
+    would be built on a wrong warehouse) and append (that day, what failed) to it."""
     os.environ[config.RETRIES_VAR] = str(retries)
     if france_travail_standin:
         from aiguillage import standin_api
 
         with standin_api.serving() as url:
             _say(f"France Travail API: the project's local stand-in at {url}")
-            return _run_days(days, landing, outbox, retries, stock=stock, dag_ids=dag_ids)
+            return _run_days(days, landing, outbox, retries, stock=stock, dag_ids=dag_ids, halt=halt)
     from aiguillage import report, runner, warehouse
     from aiguillage.france_travail.api_sync import lookups_for_day
     from aiguillage.landing.registry import files_for_day
@@ -103,11 +106,17 @@ def _run_days(days: list[date], landing: Path, outbox: Path, retries: int,
     all_ok = True
     recorded = []
     for day in days:
-        with _airflow_output_to(log_file) as terminal:
-            outcome = runner.run_day(
-                day, landing, outbox, stock=stock, dag_ids=dag_ids or runner.DAILY_DAGS,
-                progress=lambda message, out=terminal: print("  " + message, file=out),
-            )
+        try:
+            with _airflow_output_to(log_file) as terminal:
+                outcome = runner.run_day(
+                    day, landing, outbox, stock=stock, dag_ids=dag_ids or runner.DAILY_DAGS,
+                    progress=lambda message, out=terminal: print("  " + message, file=out),
+                )
+        except Exception as error:  # the DAGs could not even start (their files fail to import...)
+            if halt is None:
+                raise
+            halt.append((day, [f"the day's DAGs could not run: {type(error).__name__}: {error}"]))
+            return False, recorded
         with warehouse.connect() as conn:
             scanned = outcome.dags and outcome.dags[0].dag_id == "landing_registry"
             files = [] if scanned and outcome.dags[0].state != "success" else files_for_day(conn, day)
@@ -127,6 +136,9 @@ def _run_days(days: list[date], landing: Path, outbox: Path, retries: int,
             for problem in problems:
                 _say(f"    - {problem}")
             _say(f"  Details: {log_file}")
+        if halt is not None and not outcome.ok:
+            halt.append((day, report.problems(outcome, [])))
+            break
     return all_ok, recorded
 
 
@@ -176,6 +188,179 @@ def cmd_run(args: argparse.Namespace) -> int:
                       stock=args.stock, dag_ids=args.only)
     _say("Result: the day ran completely." if ok else "Result: the day did NOT run completely (see above).")
     return 0 if ok else 1
+
+
+def _latest_built_day(command: str) -> tuple[bool, date | None]:
+    """(reachable, the latest day the warehouse holds); says why when the warehouse cannot be read."""
+    from aiguillage import warehouse
+
+    url = config.warehouse_url()
+    try:
+        with warehouse.connect() as conn:
+            return True, warehouse.latest_referral_day(conn)
+    except Exception as error:  # psycopg.OperationalError and friends: say it plainly, once
+        _say(f"aiguillage {command}: cannot reach the warehouse {config.redact_url(url)}: {str(error).strip()}")
+        return False, None
+
+
+def _backfill_plan(landing: Path, days: list[date]) -> int:
+    from aiguillage import backfill, warehouse
+
+    with warehouse.connect() as conn:
+        plan = backfill.plan(landing, days, conn)
+    _say(f"Backfill plan, {days[0]} to {days[-1]} ({len(days)} days); nothing is changed:")
+    for line in backfill.plan_lines(plan):
+        _say("  " + line)
+    return 0
+
+
+def cmd_backfill(args: argparse.Namespace) -> int:
+    from aiguillage import backfill
+
+    landing = args.landing.resolve()
+    if not landing.is_dir():
+        _say(f"aiguillage backfill: landing zone {landing} does not exist")
+        return 2
+    try:
+        days = backfill.days_between(args.start, args.end)
+    except ValueError as error:
+        _say(f"aiguillage backfill: {error}")
+        return 2
+    reachable, latest = _latest_built_day("backfill")
+    if not reachable:
+        return 1
+    refused = backfill.refusal(days[0], latest)
+    if refused:
+        _say(f"aiguillage backfill: refused: {refused}")
+        return 2
+    if args.dry_run:
+        return _backfill_plan(landing, days)
+    if args.stock and not _stock_known(args.stock, days[-1]):
+        return 2
+    args.outbox.mkdir(parents=True, exist_ok=True)
+    outbox = args.outbox.resolve()
+    _say(f"Backfill: {len(days)} day(s) from {days[0]} to {days[-1]}, in order, stopping at the first day "
+         f"that fails")
+    started = time.monotonic()
+    halted: list = []
+    # The full stock asked for goes with the range's last day: the list the agency holds afterwards.
+    runs = [(days, None)] if not args.stock else [(days[:-1], None), (days[-1:], args.stock)]
+    recorded: list = []
+    for run_days, stock in runs:
+        if run_days and not halted:
+            _, done = _run_days(run_days, landing, outbox, args.retries, args.france_travail_standin,
+                                stock=stock, dag_ids=args.only, halt=halted)
+            recorded += done
+    return _backfill_result(days, recorded, halted, time.monotonic() - started, args)
+
+
+def _backfill_result(days: list[date], recorded: list, halted: list, seconds: float,
+                     args: argparse.Namespace) -> int:
+    from aiguillage import backfill, report, warehouse
+
+    _say("")
+    _say(f"Backfill summary ({seconds:.0f} s)")
+    for line in report.totals_lines(recorded):
+        _say("  " + line)
+    if halted:
+        day, problems = halted[0]
+        left = [d for d in days if d > day]
+        _say(f"  STOPPED at {day}: {'; '.join(problems) or 'the day did not run completely'}")
+        _say(f"  Not run: {', '.join(map(str, left)) if left else 'no later day in the range'} "
+             f"(they would be built on a wrong warehouse)")
+        _say(f"  Fix the cause (details above and in {config.home_dir() / 'logs' / 'airflow-runs.log'}), then "
+             f"resume: aiguillage backfill --from {day} --to {days[-1]} --landing {args.landing} "
+             f"--outbox {args.outbox}")
+        return 1
+    with warehouse.connect() as conn:
+        quarantined = backfill.still_quarantined(conn, days)
+    if quarantined:
+        _say(f"  Files still quarantined (each waits for the partner's corrected file): {len(quarantined)}")
+        for day, path, reason in quarantined:
+            _say(f"    {day} {path}: {reason}")
+        _say("Result: every day ran, but some files were quarantined (see above).")
+        return 1
+    _say(f"Result: the {len(days)} day(s) ran completely.")
+    return 0
+
+
+# The DAGs that rebuild the warehouse and deliver the day: left out of a replay of a day already delivered.
+REBUILD_DAGS = ("referral_warehouse", "referral_extracts")
+
+
+def cmd_replay(args: argparse.Namespace) -> int:
+    """Run a day again after a partner re-sent a corrected file, refusing when later days are built."""
+    from aiguillage import backfill, runner, warehouse
+    from aiguillage.extracts.delivery import delivered_agencies
+
+    landing = args.landing.resolve()
+    if not landing.is_dir():
+        _say(f"aiguillage replay: landing zone {landing} does not exist")
+        return 2
+    reachable, latest = _latest_built_day("replay")
+    if not reachable:
+        return 1
+    if latest is not None and args.date < latest:
+        _say(f"aiguillage replay: refused: the warehouse is already built up to {latest}, after {args.date}. "
+             f"Rebuilding {args.date} now would rewrite the referrals' history out of order, so nothing was "
+             f"run. The corrected file is loaded by the next day's run (it is delivered on or before that "
+             f"day): its data enters the warehouse then, and its movements go into that day's extracts. "
+             f"For {args.date} itself to be right in the history, rebuild on an empty warehouse from the "
+             f"first day (runbook: \"Restore after losing the warehouse\").")
+        return 2
+    with warehouse.connect() as conn:
+        plan = backfill.plan(landing, [args.date], conn)
+        served = delivered_agencies(conn, args.date) if latest is not None else []
+    _say(f"Replay of {args.date}: the files it will record now")
+    for line in backfill.plan_lines(plan):
+        _say("  " + line)
+    dag_ids = None
+    if served and not args.rebuild:
+        # The agencies may have acted on the day's files: the day is not rebuilt, so they do not change.
+        dag_ids = tuple(dag_id for dag_id in runner.DAILY_DAGS if dag_id not in REBUILD_DAGS)
+        _say(f"  {len(served)} agencies already received their extract of {args.date}: the day is not rebuilt, "
+             f"so their files stay as they are. The corrected file is recorded and loaded now; its data "
+             f"enters the warehouse, and its movements the extracts, with the next day's run.")
+    elif served:
+        _say(f"  --rebuild: {len(served)} agencies already received their extract of {args.date}; an agency whose "
+             f"lines change gets a refusal (its file is never replaced silently) and the day fails.")
+    args.outbox.mkdir(parents=True, exist_ok=True)
+    ok, _ = _run_days([args.date], landing, args.outbox.resolve(), args.retries, args.france_travail_standin,
+                      dag_ids=dag_ids)
+    if ok and dag_ids:
+        _say(f"Result: the corrected files of {args.date} are loaded; run the next day as usual.")
+    else:
+        _say("Result: the day was replayed completely." if ok else "Result: the replay did NOT run completely.")
+    return 0 if ok else 1
+
+
+def cmd_redeliver(args: argparse.Namespace) -> int:
+    from aiguillage import warehouse
+    from aiguillage.extracts.delivery import RedeliveryRefused, redeliver
+    from aiguillage.extracts.destinations import DeliveryConfigError, load_destinations
+
+    outbox = args.outbox.resolve()
+    fichiers = None if args.fichier == "all" else (args.fichier,)
+    try:
+        with warehouse.connect() as conn:
+            known = conn.execute("SELECT to_regclass('referentiel.destinations')").fetchone()[0] is not None
+            destinations = load_destinations(args.date, conn=conn if known else None)
+            destination = destinations.get(args.agency)
+            if destination is None:
+                _say(f"aiguillage redeliver: {args.agency} receives no extract on {args.date}")
+                return 2
+            if destination.method == "sftp":
+                from aiguillage import runner
+
+                runner.prepare_environment()  # the SFTP connection is read the way Airflow reads it
+            placed = redeliver(conn, args.date, args.agency, destination, outbox, fichiers=fichiers)
+    except (RedeliveryRefused, DeliveryConfigError) as error:
+        _say(f"aiguillage redeliver: refused: {error}")
+        return 1
+    for item in placed:
+        _say(f"Re-delivered {item['fichier']} of {args.agency} for {args.date} unchanged: {item['rows']} rows, "
+             f"sha256 {item['sha256']}, to {item['target']}")
+    return 0
 
 
 def cmd_demo(args: argparse.Namespace) -> int:
@@ -246,6 +431,22 @@ def cmd_warehouse(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_roles(args: argparse.Namespace) -> int:
+    from aiguillage.roles import roles_command
+
+    return roles_command(args.agencies)
+
+
+def cmd_retention(args: argparse.Namespace) -> int:
+    from zoneinfo import ZoneInfo
+
+    from aiguillage.dag_defaults import TIMEZONE
+    from aiguillage.retention.command import retention_command
+
+    as_of = args.as_of or datetime.now(ZoneInfo(TIMEZONE)).date()
+    return retention_command(as_of, args.outbox, args.dry_run)
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="aiguillage",
@@ -281,6 +482,49 @@ def build_parser() -> argparse.ArgumentParser:
                           "referral_extracts to re-deliver after fixing a destination")
     run.set_defaults(handler=cmd_run)
 
+    backfill = commands.add_parser(
+        "backfill", help="run every day of a range in order, as `run` does, stopping at the first day that fails")
+    backfill.add_argument("--from", dest="start", type=_day, required=True, metavar="YYYY-MM-DD",
+                          help="first day of the range")
+    backfill.add_argument("--to", dest="end", type=_day, required=True, metavar="YYYY-MM-DD",
+                          help="last day of the range (included)")
+    backfill.add_argument("--landing", type=Path, required=True, help="landing zone folder")
+    backfill.add_argument("--outbox", type=Path, required=True, help="where agency extracts are written")
+    backfill.add_argument("--retries", type=int, default=0, help="retries per failed task (default 0)")
+    backfill.add_argument("--france-travail-standin", action="store_true",
+                          help="answer France Travail API lookups from the project's local stand-in")
+    backfill.add_argument("--stock", type=_stock_codes, default=None, metavar="CODES",
+                          help="also deliver the full stock of open referrals to these agencies with the "
+                               "range's last day (comma-separated codes, or 'all')")
+    backfill.add_argument("--only", type=_dag_ids, default=None, metavar="DAGS",
+                          help="run only these DAGs each day, e.g. every DAG but referral_extracts to rebuild "
+                               "past days without delivering them again (restore)")
+    backfill.add_argument("--dry-run", action="store_true",
+                          help="print the days and the files each day would record; change nothing")
+    backfill.set_defaults(handler=cmd_backfill)
+
+    replay = commands.add_parser("replay", help="run a day again after a partner re-sent a corrected file "
+                                                "(refused when later days are already built)")
+    replay.add_argument("--date", type=_day, required=True, help="the day to replay, YYYY-MM-DD")
+    replay.add_argument("--landing", type=Path, required=True, help="landing zone folder")
+    replay.add_argument("--outbox", type=Path, required=True, help="where agency extracts are written")
+    replay.add_argument("--retries", type=int, default=0, help="retries per failed task (default 0)")
+    replay.add_argument("--france-travail-standin", action="store_true",
+                        help="answer France Travail API lookups from the project's local stand-in")
+    replay.add_argument("--rebuild", action="store_true",
+                        help="rebuild and deliver the day even when agencies already received its extract "
+                             "(an agency whose lines change is refused, never replaced)")
+    replay.set_defaults(handler=cmd_replay)
+
+    redeliver = commands.add_parser("redeliver", help="place again, unchanged, an agency's extract already "
+                                                      "delivered (from the outbox's archive)")
+    redeliver.add_argument("--agency", type=str.upper, required=True, metavar="CODE", help="e.g. ALI05")
+    redeliver.add_argument("--date", type=_day, required=True, help="the extract's day, YYYY-MM-DD")
+    redeliver.add_argument("--outbox", type=Path, required=True, help="the outbox (its _archive/ holds the bytes)")
+    redeliver.add_argument("--fichier", choices=["all", "mouvements", "stock"], default="all",
+                           help="which file of the day (default: every file delivered that day)")
+    redeliver.set_defaults(handler=cmd_redeliver)
+
     demo = commands.add_parser("demo", help="generate a small landing zone and run the pipeline on it")
     demo.add_argument("--date", type=_day, default=date(2026, 11, 2), help="first day (default 2026-11-02)")
     demo.add_argument("--households", type=_positive, default=5000)
@@ -294,6 +538,25 @@ def build_parser() -> argparse.ArgumentParser:
     wh = commands.add_parser("warehouse", help="the warehouse: embedded server life cycle, schema, psql")
     wh.add_argument("action", choices=["start", "stop", "status", "url", "migrate", "psql"])
     wh.set_defaults(handler=cmd_warehouse)
+
+    roles = commands.add_parser("roles", help="create or update the warehouse's roles and their grants")
+    roles.add_argument("--agencies", default=None, metavar="CODES",
+                       help="agencies that query the warehouse directly: ALI05,SSD12 or all "
+                            "(default: keep the current ones)")
+    roles.set_defaults(handler=cmd_roles)
+
+    retention = commands.add_parser(
+        "retention", help="purge the personal data past its retention period (RGPD); --dry-run only counts")
+    retention.add_argument("--as-of", type=_day, default=None,
+                           help="the day the periods are counted back from (default: today)")
+    retention.add_argument("--dry-run", action="store_true", help="count what would be purged, change nothing")
+    retention.add_argument("--outbox", type=Path, default=None,
+                           help="outbox whose extract archives are purged (else AIGUILLAGE_OUTBOX_DIR)")
+    retention.set_defaults(handler=cmd_retention)
+
+    from aiguillage.stack import commands as stack_commands  # standard library only until a command runs
+
+    stack_commands.add_parser(commands, _day, _say)
     return parser
 
 

@@ -9,6 +9,8 @@ from aiguillage import config
 TIMEZONE = "Europe/Paris"
 # Daily runs start after the partners' overnight deliveries.
 DAILY_SCHEDULE = "0 6 * * *"
+# "off": no DAG starts on its own; runs happen only when triggered (a replay stack, a test stack).
+SCHEDULES_VAR = "AIGUILLAGE_SCHEDULES"
 START_DATE = datetime(2026, 1, 1)
 
 # Asset URIs: the contracts between DAGs.
@@ -25,16 +27,30 @@ FRANCE_TRAVAIL_API_CONN_ID = "france_travail_api"
 
 
 def default_args() -> dict:
-    from aiguillage.alerts.task_failure import on_task_failure  # standard library only: cheap at parse time
+    # Standard library only: cheap at parse time.
+    from aiguillage.alerts.task_failure import on_task_failure
+    from aiguillage.observability.task_runs import record_failure, record_retry, record_success
 
     return {
         "owner": "aiguillage",
-        "on_failure_callback": on_task_failure,
+        # Each try's timing goes to registry.task_run (the run report's task durations); recorded before
+        # the alert is sent, so that a slow alert channel cannot lose it.
+        "on_success_callback": [record_success],
+        "on_retry_callback": [record_retry],
+        "on_failure_callback": [record_failure, on_task_failure],
         "retries": config.task_retries(),
         "retry_delay": timedelta(minutes=1),
         "retry_exponential_backoff": True,
         "max_retry_delay": timedelta(minutes=20),
     }
+
+
+def cron_schedule(expression: str) -> str | None:
+    """A DAG's time schedule, unless schedules are turned off (``AIGUILLAGE_SCHEDULES=off``): on a stack
+    started to replay past days, the scheduler must not start today's run by itself."""
+    import os
+
+    return None if os.environ.get(SCHEDULES_VAR, "on").lower() == "off" else expression
 
 
 def day_of(logical_date: datetime) -> date:

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from airflow.sdk import DAG, Asset, get_current_context, task
 
-from aiguillage import dag_defaults
+from aiguillage import dag_defaults, run_context
 
 
 def file_loading_dag(*, dag_id: str, source: str, description: str, schedule_asset: str, outlet_asset: str,
@@ -26,7 +26,9 @@ def file_loading_dag(*, dag_id: str, source: str, description: str, schedule_ass
             from aiguillage.pipeline_tasks import load_source_files
 
             context = get_current_context()
-            return load_source_files(source, context["logical_date"], context["params"].get("landing_dir"))
+            run_context.publish(context, Asset(outlet_asset))
+            return load_source_files(source, run_context.run_moment(context),
+                                     run_context.run_settings(context)["landing_dir"])
 
         load_files()
     return dag

@@ -6,6 +6,10 @@ from datetime import datetime
 from pathlib import Path
 
 from aiguillage import config, dag_defaults, warehouse
+from aiguillage.observability.log_context import fields, run_log
+
+# Lines start with run_id=… day=… dag=… task=…: one summary line per task, counts and file names only.
+log = run_log(__name__)
 
 
 def resolve_landing(landing_dir: str | None) -> Path:
@@ -26,6 +30,8 @@ def register_landing_files(logical_date: datetime, run_id: str, landing_dir: str
     with warehouse.connect() as conn:
         warehouse.migrate(conn)
         result = scan_and_record(conn, landing, day, run_id)
+    log.info("landing scan: %s", fields(seen=result.files_seen, recorded=result.counts(),
+                                        not_due=result.files_not_due, in_transit=result.files_skipped))
     return {
         "day": day.isoformat(),
         "files_seen": result.files_seen,
@@ -58,7 +64,10 @@ def load_source_files(source: str, logical_date: datetime, landing_dir: str | No
     with warehouse.connect() as conn:
         warehouse.migrate(conn)
         outcomes = load_pending(conn, source, landing, reader)
-    return _load_summary(day, outcomes)
+    summary = _load_summary(day, outcomes)
+    log.info("load: %s", fields(source=source, files=len(outcomes), statuses=summary["statuses"],
+                                rows=summary["rows"], rejects=summary["rejects"]))
+    return summary
 
 
 def _reader_for(source: str, day):
@@ -81,8 +90,6 @@ def _reader_for(source: str, day):
 def query_france_travail_api(logical_date: datetime, run_id: str, max_age_days: int | None,
                              limit: int | None) -> dict:
     """Look up in the France Travail API the people due for it; land every response in raw."""
-    import logging
-
     from airflow.sdk.exceptions import AirflowNotFoundException
 
     from aiguillage.france_travail.api_client import FranceTravailClient, settings_from_airflow
@@ -94,10 +101,8 @@ def query_france_travail_api(logical_date: datetime, run_id: str, max_age_days: 
     except AirflowNotFoundException:
         # Not an error of the day's data: the partner access is not set up on this installation.
         # The task still succeeds so that the raw France Travail asset (the files) reaches the warehouse.
-        logging.getLogger(__name__).warning(
-            "France Travail API not configured (no Airflow connection '%s'): no lookups today",
-            dag_defaults.FRANCE_TRAVAIL_API_CONN_ID,
-        )
+        log.warning("France Travail API not configured (no Airflow connection '%s'): no lookups today; %s",
+                    dag_defaults.FRANCE_TRAVAIL_API_CONN_ID, fields(source="france_travail_api", people=0))
         return {"day": day.isoformat(), "configured": False}
     client = FranceTravailClient(settings)
     with warehouse.connect() as conn:
@@ -109,6 +114,8 @@ def query_france_travail_api(logical_date: datetime, run_id: str, max_age_days: 
             limit=limit if limit is not None else config.france_travail_api_limit(),
             logical_date=day, run_id=run_id,
         )
+    log.info("France Travail API: %s", fields(source="france_travail_api", people=report.people,
+                                              requests=report.requests, outcomes=dict(report.counts)))
     return {"day": day.isoformat(), "configured": True, "people": report.people, "requests": report.requests,
             "outcomes": dict(report.counts)}
 
@@ -141,16 +148,31 @@ def build_referral_warehouse(logical_date: datetime) -> dict:
     # the day's data: they run in the project's test suite, not in every daily build.
     skip_seeds = ["--exclude", "path:seeds", "path:tests/seeds"] if seeds_loaded else []
     started = time.monotonic()
-    build = dbt_runner.run(["build", *day_vars, *skip_seeds, "--exclude-resource-type", "unit_test"])
+    with warehouse.connect(autocommit=True) as guard:
+        # Shared with other builds, exclusive with the RGPD purge: a purge waits for the build to end
+        # and a build waits for the purge, so neither sees the other half done.
+        from aiguillage.retention.purge import RETENTION_LOCK
+
+        guard.execute("SELECT pg_advisory_lock_shared(%s)", (RETENTION_LOCK,))
+        build = dbt_runner.run(["build", *day_vars, *skip_seeds, "--exclude-resource-type", "unit_test"])
     build_seconds = round(time.monotonic() - started, 1)
     if not build.success:
+        log.error("dbt build: %s", fields(outcome="failed", nodes_failed=len(build.failures), seconds=build_seconds))
         shown = "; ".join(build.failures[:10])
         raise RuntimeError(f"dbt build failed for {day} ({len(build.failures)} nodes): {shown}")
     if not seeds_loaded:
         with warehouse.connect() as conn:
             seed_state.record(conn, seeds)
+    # Roles and grants follow the seed: an agency that left it loses its role (aiguillage.roles).
+    from aiguillage import roles
+
+    with warehouse.connect() as conn:
+        role_summary = roles.ensure_roles(conn)
     freshness = dbt_runner.run(["source", "freshness", *day_vars])
     docs = dbt_runner.run(["docs", "generate", "--static", "--no-compile", *day_vars])
+    log.info("dbt build: %s", fields(
+        outcome="ok", seconds=build_seconds, seeds_reloaded=not seeds_loaded, warnings=len(build.warnings),
+        stale_sources=len(freshness.warnings + freshness.failures), docs="ok" if docs.success else "failed"))
     return {
         "day": day.isoformat(),
         "dbt_seconds": build_seconds,
@@ -159,4 +181,6 @@ def build_referral_warehouse(logical_date: datetime) -> dict:
         "stale_sources": freshness.warnings + freshness.failures,
         "docs": str(dbt_runner.target_dir() / "static_index.html") if docs.success else None,
         "key_fingerprint": fingerprint,
+        "roles": {"agencies": len(role_summary["agencies"]), "retired": role_summary["retired"],
+                  "warnings": role_summary["warnings"]},
     }

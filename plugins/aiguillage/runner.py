@@ -47,6 +47,7 @@ class DagOutcome:
     seconds: float
     tasks: list[TaskOutcome] = field(default_factory=list)
     started_at: datetime | None = None
+    run_id: str | None = None
 
     @property
     def failed_tasks(self) -> list[str]:
@@ -141,7 +142,8 @@ def run_day(
         dag_run = dag.test(logical_date=logical_date, run_after=logical_date, run_conf=conf)
         tasks = [TaskOutcome(_task_label(ti), str(ti.state), ti.duration) for ti in dag_run.get_task_instances()]
         state = str(dag_run.state)
-        outcome.dags.append(DagOutcome(dag_id, state, time.monotonic() - started, tasks, started_at))
+        outcome.dags.append(DagOutcome(dag_id, state, time.monotonic() - started, tasks, started_at,
+                                       run_id=dag_run.run_id))
     return outcome
 
 

@@ -56,12 +56,12 @@ def on_task_failure(context: dict) -> None:
         if isinstance(exception, BaseException) and _caused_by_withholding(exception):
             return
         from aiguillage.alerts import send_alert
-        from aiguillage.dag_defaults import day_of
+        from aiguillage.run_context import run_day
 
         ti = context["ti"]
         agency = context.get("code_structure") if getattr(ti, "map_index", -1) not in (None, -1) else None
         alert = failure_alert(
-            dag_id=ti.dag_id, task_id=ti.task_id, day=day_of(context["logical_date"]).isoformat(),
+            dag_id=ti.dag_id, task_id=ti.task_id, day=run_day(context).isoformat(),
             run_id=str(context.get("run_id")), try_number=getattr(ti, "try_number", None), agency=agency,
             error_type=type(exception).__name__ if isinstance(exception, BaseException) else "error",
         )

@@ -11,7 +11,6 @@ nothing to its downstream tasks, so the report reads the warehouse, not XComs).
 from __future__ import annotations
 
 import json
-import logging
 import os
 import shutil
 from datetime import date, datetime
@@ -19,8 +18,10 @@ from pathlib import Path
 
 from aiguillage import config, dag_defaults, warehouse
 from aiguillage.extracts import columns
+from aiguillage.observability.log_context import fields, run_log
 
-log = logging.getLogger(__name__)
+# Lines start with run_id=… day=… dag=… task=…: one summary line per task, counts and codes only.
+log = run_log(__name__)
 
 WITHHOLD = "withhold"
 GATE_FILE = "quality_gate.json"
@@ -90,8 +91,10 @@ def check_quality(logical_date: datetime, run_id: str, outbox_dir: str | None) -
         if agency["verdict"] == WITHHOLD and not reasons:
             reasons = ["not checked by the quality gate"]
         verdicts[code] = {"verdict": agency["verdict"], "reasons": reasons}
-    log.info("quality gate for %s: day %s; %d of %d agencies withheld; %.1f s", day, gate["day_verdict"],
-             sum(v["verdict"] == WITHHOLD for v in verdicts.values()), len(agencies), gate["seconds"])
+    log.info("quality gate: %s", fields(
+        verdict=gate["day_verdict"], agencies=len(agencies),
+        withheld=sum(v["verdict"] == WITHHOLD for v in verdicts.values()),
+        expectations=gate.get("expectations_run"), failed=gate.get("expectations_failed"), seconds=gate["seconds"]))
     return {"day": day.isoformat(), "day_verdict": gate["day_verdict"], "verdicts": verdicts,
             "gate_file": str(gate_file), "data_docs": gate.get("data_docs")}
 
@@ -124,7 +127,7 @@ def list_destinations(logical_date: datetime, gate: dict, stock: list[str] | str
         asked = requested_stock(stock, codes)
         first_time = {code for code in codes if not served_before(conn, code, day)}
         methods = load_destinations(day, conn=conn)
-    return [
+    destinations = [
         {
             "code_structure": code,
             "libelle": libelle,
@@ -136,6 +139,10 @@ def list_destinations(logical_date: datetime, gate: dict, stock: list[str] | str
         }
         for code, libelle in agencies
     ]
+    log.info("destinations: %s", fields(
+        agencies=len(destinations), stock=sorted(d["code_structure"] for d in destinations if d["stock"]),
+        withheld=sorted(d["code_structure"] for d in destinations if d["verdict"] == WITHHOLD)))
+    return destinations
 
 
 def _record_outcome(conn, day: date, code: str, run_id: str, state: str, *, reason: str | None = None,
@@ -163,6 +170,7 @@ def deliver_extract(logical_date: datetime, run_id: str, outbox_dir: str | None,
         reason = "; ".join(destination["reasons"])
         with warehouse.transaction() as conn:
             _record_outcome(conn, day, code, run_id, "withheld", reason=reason, method=method)
+        log.warning("extract: %s", fields(agency=code, outcome="withheld", reasons=len(destination["reasons"])))
         raise ExtractWithheld(f"{code}: extract of {day} withheld by the quality gate: {reason}")
     fichiers = [columns.MOVEMENTS] + ([columns.STOCK] if destination["stock"] else [])
     # Written aside first: a file only reaches the agency's folder (or server) once delivery accepts it.
@@ -182,6 +190,8 @@ def deliver_extract(logical_date: datetime, run_id: str, outbox_dir: str | None,
         with warehouse.transaction() as conn:
             _record_outcome(conn, day, code, run_id, "failed", reason=f"{type(error).__name__}: {error}",
                             method=method, files=files)
+        log.error("extract: %s", fields(agency=code, outcome="failed", error=type(error).__name__,
+                                        files_delivered=len(files)))
         raise
     if method == "outbox":
         # The outbox now holds the files; the staged copy would only be a second copy of personal data.
@@ -190,8 +200,8 @@ def deliver_extract(logical_date: datetime, run_id: str, outbox_dir: str | None,
     state = "delivered" if "delivered" in states else "already_delivered"
     with warehouse.transaction() as conn:
         _record_outcome(conn, day, code, run_id, state, method=method, files=files)
-    log.info("%s %s: %s (%s)", code, day, state,
-             ", ".join(f"{f['fichier']} {f['rows']} rows" for f in files))
+    log.info("extract: %s", fields(agency=code, outcome=state, lines=sum(f["rows"] for f in files),
+                                   files={f["fichier"]: f["rows"] for f in files}, method=method))
     return {"code_structure": code, "state": state, "files": files}
 
 
@@ -227,13 +237,16 @@ def report_run(logical_date: datetime, run_id: str, outbox_dir: str | None) -> d
     Runs whatever happened upstream: it reads what this run recorded."""
     from aiguillage import alerts, run_report
     from aiguillage.landing.registry import files_for_day
+    from aiguillage.observability.task_runs import task_runs_for_day
 
     day = dag_defaults.day_of(logical_date)
     outbox = resolve_outbox(outbox_dir)
     gate_results = _gate_results(run_folder(outbox, day))
     with warehouse.connect() as conn:
         outcomes = outcomes_for_day(conn, day)
-        report = run_report.collect(conn, day, run_id, gate=gate_results, extracts=outcomes, tasks=[])
+        # Every try of every task of the day's runs so far (this task's own ends after the report is written).
+        tasks = task_runs_for_day(conn, day)
+        report = run_report.collect(conn, day, run_id, gate=gate_results, extracts=outcomes, tasks=tasks)
         quarantined = [{"relative_path": row["relative_path"], "reason": row["reason"]}
                        for row in files_for_day(conn, day) if row["status"] == "quarantined"]
     json_path, html_path = run_report.write(report, outbox)
@@ -243,7 +256,10 @@ def report_run(logical_date: datetime, run_id: str, outbox_dir: str | None) -> d
                                report_path=str(html_path))
     if alert is not None:
         alerts.send_alert(alert)
-    log.info("run report for %s: %s", day, html_path)
+    log.info("run report: %s", fields(
+        status=report["status"], delivered=sum(o["state"] == "delivered" for o in outcomes),
+        not_delivered=len(not_delivered), quarantined=len(quarantined), tries_recorded=len(tasks),
+        report=html_path))
     if not_delivered:
         shown = "; ".join(f"{item['code_structure']} ({item['reason']})" for item in not_delivered[:10])
         raise ExtractWithheld(f"{len(not_delivered)} extract(s) of {day} not delivered: {shown}. "

@@ -11,6 +11,12 @@ open on the connection, or the caller's commit decides). If the process dies aft
 recorded; the rerun finds no record, transfers the same bytes again to the same names (an atomic
 rename over identical files: harmless for the agency) and records them then.
 
+Every delivered CSV and its manifest are also kept in ``files.archive_folder(outbox, code, day)``
+(``<outbox>/_archive/<code>/<YYYY-MM-DD>/``), so that :func:`redeliver` can place the very same
+bytes again when an agency asks for them (its copy was picked up and lost, its server was
+restored...). A re-delivery is recorded in ``registry.extract_redelivery`` against the delivery it
+repeats: it is never a second delivery.
+
 Have ``write_extract`` write into ``files.staging_folder(outbox, code, day)`` and let ``deliver``
 place the files: when the writer writes straight into the outbox, a refused change has already
 replaced the agency's file by the time it is refused (and SFTP agencies' files would sit in the
@@ -37,6 +43,11 @@ ALREADY_DELIVERED = "already_delivered"
 
 class DeliveryRefused(RuntimeError):
     """Different bytes for an (agency, day, file) already delivered, without an explicit replacement."""
+
+
+class RedeliveryRefused(RuntimeError):
+    """A re-delivery that cannot place exactly the bytes delivered: nothing delivered, or the archived
+    copy is gone or differs from the record."""
 
 
 def _lock(conn: psycopg.Connection, code_structure: str, day: date, fichier: str) -> None:
@@ -123,6 +134,7 @@ def deliver(conn: psycopg.Connection, day: date, code_structure: str, extract: d
         _lock(conn, code_structure, day, fichier)
         records = _records(conn, code_structure, day, fichier)
         if records and records[-1][0] == digest:
+            _archive(csv_path, manifest_path, outbox, code_structure, day)  # deliveries made before the archive
             log.info("extract %s of %s for %s already delivered (%s): nothing sent", fichier, code_structure,
                      day, records[-1][2])
             return {**result, "state": ALREADY_DELIVERED, "method": records[-1][1], "target": records[-1][2]}
@@ -148,6 +160,7 @@ def deliver(conn: psycopg.Connection, day: date, code_structure: str, extract: d
         else:
             raise ValueError(f"unknown delivery method {destination.method!r} for {code_structure}")
 
+        _archive(csv_path, manifest_path, outbox, code_structure, day)
         conn.execute(
             "INSERT INTO registry.extract_delivery (code_structure, day, fichier, sha256, row_count, method,"
             " target, run_id) VALUES (%s, %s, %s, %s, %s, %s, %s, %s)",
@@ -156,6 +169,106 @@ def deliver(conn: psycopg.Connection, day: date, code_structure: str, extract: d
     log.info("extract %s of %s for %s delivered: %d rows to %s%s", fichier, code_structure, day, rows, target,
              " (replacing an earlier version)" if records else "")
     return {**result, "state": DELIVERED, "target": target}
+
+
+def _archive(csv_path: Path, manifest_path: Path, outbox: Path, code_structure: str, day: date) -> None:
+    """Keep the delivered CSV and manifest in the day's archive (the latest delivered version of a file)."""
+    folder = files.archive_folder(outbox, code_structure, day)
+    archived_csv = folder / csv_path.name
+    if archived_csv.is_file() and files.sha256_of(archived_csv) == files.sha256_of(csv_path):
+        return
+    (folder / manifest_path.name).unlink(missing_ok=True)  # never a manifest describing another CSV
+    files.keep_copy(csv_path, archived_csv)
+    files.keep_copy(manifest_path, folder / manifest_path.name)
+
+
+def _manifest_sha256(path: Path) -> str | None:
+    import json
+
+    try:
+        return json.loads(path.read_text(encoding="utf-8")).get("sha256")
+    except (OSError, ValueError, AttributeError):
+        return None
+
+
+def last_deliveries(conn: psycopg.Connection, code_structure: str, day: date) -> list[tuple]:
+    """(delivery_id, fichier, sha256, row_count, purged_on) of the version of each file the agency received
+    last for the day (the one it holds); purged_on: the day the retention purge deleted its archive, if so."""
+    return conn.execute(
+        # archive_purged_on is read through to_jsonb: it is set by the retention purge, when installed.
+        "SELECT DISTINCT ON (fichier) delivery_id, fichier, sha256, row_count, to_jsonb(d) ->> 'archive_purged_on'"
+        " FROM registry.extract_delivery d WHERE code_structure = %s AND day = %s"
+        " ORDER BY fichier, delivered_at DESC, delivery_id DESC",
+        (code_structure, day),
+    ).fetchall()
+
+
+def redeliver(conn: psycopg.Connection, day: date, code_structure: str, destination: Destination | dict,
+              outbox: Path, *, fichiers: tuple[str, ...] | None = None) -> list[dict]:
+    """Place again, unchanged, the files delivered to ``code_structure`` for ``day`` (the latest version of
+    each, or only ``fichiers``) and record each placement as a re-delivery of its delivery.
+
+    Every archived file is checked against the record (CSV sha256, and the manifest's) before anything
+    is placed: RedeliveryRefused names what is missing or different, and then nothing is sent.
+    Returns one {"fichier", "sha256", "rows", "method", "target", "delivery_id"} per file.
+    """
+    files.check_code(code_structure)
+    if isinstance(destination, dict):
+        destination = Destination.from_dict(destination)
+    if destination.code_structure != code_structure:
+        raise ValueError(f"destination of {destination.code_structure} given to re-deliver {code_structure}'s files")
+    folder = files.archive_folder(outbox, code_structure, day)
+    with conn.transaction():
+        delivered = last_deliveries(conn, code_structure, day)
+        if fichiers is not None:
+            delivered = [row for row in delivered if row[1] in fichiers]
+        if not delivered:
+            wanted = f" ({', '.join(fichiers)})" if fichiers else ""
+            raise RedeliveryRefused(f"nothing was delivered to {code_structure} for {day}{wanted}: there is "
+                                    f"nothing to re-deliver")
+        checked = []
+        for delivery_id, fichier, digest, rows, purged_on in delivered:
+            csv = folder / files.csv_name(code_structure, fichier, day)
+            manifest = folder / files.manifest_name(csv.name)
+            if purged_on is not None:
+                raise RedeliveryRefused(f"the archived copy of {csv.name} delivered to {code_structure} for {day} "
+                                        f"was deleted by the retention purge on {purged_on}: the period to keep "
+                                        f"it is over")
+            if not csv.is_file() or not manifest.is_file():
+                raise RedeliveryRefused(f"the archived copy of {csv.name} delivered to {code_structure} for {day} "
+                                        f"is gone (expected in {folder}): it cannot be re-delivered unchanged")
+            if files.sha256_of(csv) != digest or _manifest_sha256(manifest) != digest:
+                raise RedeliveryRefused(f"the archived copy of {csv.name} for {code_structure} on {day} differs "
+                                        f"from what was delivered (sha256 on record {digest[:12]}...): it is "
+                                        f"not re-delivered")
+            checked.append((delivery_id, fichier, digest, rows, csv, manifest))
+        placed = []
+        for delivery_id, fichier, digest, rows, csv, manifest in checked:
+            _lock(conn, code_structure, day, fichier)
+            if destination.method == OUTBOX:
+                target = _to_outbox(csv, manifest, files.day_folder(outbox, code_structure, day))
+            elif destination.method == SFTP:
+                target = _to_sftp(csv, manifest, destination, day)
+            else:
+                raise ValueError(f"unknown delivery method {destination.method!r} for {code_structure}")
+            conn.execute(
+                "INSERT INTO registry.extract_redelivery (delivery_id, method, target) VALUES (%s, %s, %s)",
+                (delivery_id, destination.method, target),
+            )
+            placed.append({"fichier": fichier, "sha256": digest, "rows": rows, "method": destination.method,
+                           "target": target, "delivery_id": delivery_id})
+    for item in placed:
+        log.info("extract %s of %s for %s re-delivered unchanged: %d rows to %s", item["fichier"], code_structure,
+                 day, item["rows"], item["target"])
+    return placed
+
+
+def delivered_agencies(conn: psycopg.Connection, day: date) -> list[str]:
+    """The agencies that received at least one extract file for ``day``."""
+    if conn.execute("SELECT to_regclass('registry.extract_delivery')").fetchone()[0] is None:
+        return []
+    return [code for (code,) in conn.execute(
+        "SELECT DISTINCT code_structure FROM registry.extract_delivery WHERE day = %s ORDER BY 1", (day,))]
 
 
 def served_before(conn: psycopg.Connection, code_structure: str, day: date) -> bool:

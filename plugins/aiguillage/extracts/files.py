@@ -55,6 +55,29 @@ def staging_folder(outbox: Path, code_structure: str, day: date) -> Path:
     return Path(outbox) / ".staging" / check_code(code_structure) / day.isoformat()
 
 
+def archive_folder(outbox: Path, code_structure: str, day: date) -> Path:
+    """``<outbox>/_archive/<code_structure>/<YYYY-MM-DD>/``: the bytes last delivered to the agency for the
+    day (CSV + manifest), whatever the method, kept so that they can be re-delivered unchanged after the
+    agency's own copy was picked up or lost. Holds personal data: purged with the outbox's retention."""
+    return Path(outbox) / "_archive" / check_code(code_structure) / day.isoformat()
+
+
+def keep_copy(source: Path, final: Path) -> None:
+    """Place ``source``'s bytes at ``final`` (atomically): a hard link when the file system allows it
+    (no second copy on disk), else a copy."""
+    final.parent.mkdir(parents=True, exist_ok=True)
+    tmp = temporary_path(final)
+    try:
+        try:
+            os.link(source, tmp)
+        except OSError:
+            shutil.copyfile(source, tmp)
+        os.replace(tmp, final)
+    finally:
+        tmp.unlink(missing_ok=True)
+    fsync_folder(final.parent)
+
+
 def fsync_folder(folder: Path) -> None:
     """Make a rename in ``folder`` durable (the folder's entry, not only the file's bytes)."""
     fd = os.open(folder, os.O_RDONLY)

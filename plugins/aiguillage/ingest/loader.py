@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import contextlib
 import gc
-import logging
 import time
 from collections import Counter
 from collections.abc import Callable, Iterator
@@ -22,8 +21,11 @@ from psycopg import sql
 from psycopg.types.json import Jsonb
 
 from aiguillage.ingest.raw_tables import COLUMNS, REJECT_TABLES, QuarantineError, RawRow
+from aiguillage.landing.registry import supersede_corrected
+from aiguillage.observability.log_context import fields, run_log
 
-log = logging.getLogger(__name__)
+# One line per file, prefixed with the run, day, DAG and task: file name, state and counts only.
+log = run_log(__name__)
 
 # Rows held in memory between two COPY rounds: bounds memory whatever the file size.
 FLUSH_ROWS = 20_000
@@ -177,13 +179,15 @@ def load_file(conn: psycopg.Connection, pending: PendingFile, landing: Path, rea
                 " load_seconds = %s WHERE file_id = %s AND status = 'registered'",
                 (reason, round(time.monotonic() - started, 3), pending.file_id),
             )
-        log.warning("%s quarantined: %s", pending.relative_path, reason)
+        log.warning("file: %s", fields(source=pending.source, file=pending.relative_path, status="quarantined",
+                                       seconds=time.monotonic() - started, reason=reason))
         return LoadOutcome(pending.file_id, pending.relative_path, "quarantined", reason=reason,
                            seconds=time.monotonic() - started)
     outcome = LoadOutcome(pending.file_id, pending.relative_path, status, dict(buffer.rows),
                           dict(buffer.rejects), seconds=seconds)
-    log.info("%s %s in %.2fs: rows %s, rejects %s", pending.relative_path, status, seconds,
-             outcome.rows, outcome.rejects)
+    log.info("file: %s", fields(source=pending.source, file=pending.relative_path, status=status,
+                                rows=sum(outcome.rows.values()), rejects=sum(outcome.rejects.values()),
+                                seconds=seconds, by_table=outcome.rows, by_reason=outcome.rejects))
     return outcome
 
 
@@ -197,6 +201,7 @@ def load_pending(conn: psycopg.Connection, source: str, landing: Path, reader: R
     planned on a table PostgreSQL still believes small (autovacuum has not passed yet after a
     90,000-dossier stock) can run for minutes instead of seconds."""
     outcomes = [load_file(conn, pending, landing, reader) for pending in pending_files(conn, source)]
+    supersede_corrected(conn, source)  # a quarantined file whose corrected re-send loaded is superseded
     if any(outcome.status != "quarantined" for outcome in outcomes):
         for table in sorted(table for table in COLUMNS if table.startswith(_TABLE_PREFIX[source])):
             conn.execute(sql.SQL("ANALYZE raw.{}").format(sql.Identifier(table)))

@@ -188,12 +188,68 @@ def _record(conn, item: LandingFile, logical_date: date, run_id: str) -> dict | 
             "kind": item.kind, "status": status, "reason": reason}
 
 
+# Which loaded file corrects which quarantined one (see supersede_corrected). Paths are compared
+# without their extension: the correction's is the quarantined file's, or it with a suffix after
+# "_", "-" or "." (VRSB0801_931_20261103_I.xml -> VRSB0801_931_20261103_I_corrige.xml).
+_SUPERSEDE = """
+WITH files AS (
+    SELECT file_id, status, superseded_by, source, kind, agency_code, delivered_on, logical_date, relative_path,
+           regexp_replace(relative_path, '\\.[^./]*$', '') AS stem
+    FROM registry.landing_file WHERE source = %(source)s
+), corrections AS (
+    SELECT DISTINCT ON (q.file_id) q.file_id AS quarantined_id, f.file_id AS correction_id,
+           q.relative_path AS quarantined_path, f.relative_path AS correction_path
+    FROM files q
+    JOIN files f
+      ON f.status IN ('loaded', 'loaded_with_rejects')
+     AND f.file_id <> q.file_id
+     AND f.agency_code IS NOT DISTINCT FROM q.agency_code
+     AND (q.kind IS NULL OR f.kind = q.kind)
+     AND (q.delivered_on IS NULL OR f.delivered_on IS NULL OR f.delivered_on >= q.delivered_on)
+     -- sent after it, or found by the same day's scan (a replay finds both at once)
+     AND (f.file_id > q.file_id OR f.logical_date = q.logical_date)
+     AND (f.stem = q.stem OR (left(f.stem, length(q.stem)) = q.stem
+                              AND substr(f.stem, length(q.stem) + 1, 1) IN ('_', '-', '.')))
+    WHERE q.status = 'quarantined' AND q.superseded_by IS NULL
+    ORDER BY q.file_id, f.file_id DESC
+)
+UPDATE registry.landing_file AS l
+SET superseded_by = c.correction_id, superseded_at = now()
+FROM corrections AS c
+WHERE l.file_id = c.quarantined_id AND l.superseded_by IS NULL
+RETURNING c.quarantined_path, c.correction_path
+"""
+
+
+def supersede_corrected(conn, source: str) -> list[tuple[str, str]]:
+    """Link every quarantined file of ``source`` whose corrected re-send has loaded to that correction.
+
+    A loaded file corrects a quarantined one when both come from the same source and agency, the
+    quarantined file's kind is unknown or the same, the correction was delivered the same day or later
+    and recorded after it (or by the same day's scan), and its name is the quarantined file's name or
+    that name followed by a suffix. The quarantined file stays on record, status and reason unchanged,
+    and points at its correction (``superseded_by``). Returns [(quarantined path, correction path)]
+    newly superseded."""
+    with conn.transaction():
+        conn.execute("SELECT pg_advisory_xact_lock(%s)", (_REGISTRY_LOCK,))
+        done = conn.execute(_SUPERSEDE, {"source": source}).fetchall()
+    for quarantined, correction in done:
+        log.info("%s: superseded by %s, which corrects it", quarantined, correction)
+    return [(quarantined, correction) for quarantined, correction in done]
+
+
 def files_for_day(conn, logical_date: date) -> list[dict]:
-    """The files recorded by the runs of ``logical_date`` and their current state, for reports."""
+    """The files recorded by the runs of ``logical_date`` and their current state, for reports: a
+    quarantined file superseded by its correction is shown 'superseded' (no longer a problem)."""
     rows = conn.execute(
-        "SELECT relative_path, source, kind, agency_code, size_bytes, delivered_on, status, status_reason,"
-        " header, rows_loaded, rejects, load_seconds FROM registry.landing_file WHERE logical_date = %s"
-        " ORDER BY relative_path",
+        "SELECT f.relative_path, f.source, f.kind, f.agency_code, f.size_bytes, f.delivered_on,"
+        " CASE WHEN f.superseded_by IS NOT NULL THEN 'superseded' ELSE f.status END,"
+        " CASE WHEN f.superseded_by IS NOT NULL THEN 'superseded by ' || c.relative_path"
+        " || ', which corrects it (it was quarantined: ' || coalesce(f.status_reason, '?') || ')'"
+        " ELSE f.status_reason END,"
+        " f.header, f.rows_loaded, f.rejects, f.load_seconds FROM registry.landing_file f"
+        " LEFT JOIN registry.landing_file c ON c.file_id = f.superseded_by"
+        " WHERE f.logical_date = %s ORDER BY f.relative_path",
         (logical_date,),
     )
     names = ("relative_path", "source", "kind", "agency_code", "size_bytes", "delivered_on", "status",

@@ -52,6 +52,13 @@ EXTRACT_LINES = ("identifiants", "identifiants__extract_lines")
 _FINDING_FIELDS = ("suite", "scope", "expectation", "column", "severity", "unexpected_count", "description",
                    "data_docs")
 _FAILED_TASK_STATES = {"failed", "upstream_failed"}
+# The task that writes the report: its duration cannot be in it.
+REPORTING_TASK = "referral_extracts.report_run"
+# A delivery withheld by the gate fails its task on purpose: the extracts part already reports it.
+_WITHHELD_ERROR = "ExtractWithheld"
+SLOWEST_SHOWN = 5
+TASK_FIELDS = ("dag_id", "run_id", "task_id", "map_index", "label", "try_number", "state", "started_at",
+               "ended_at", "seconds", "hostname", "error_type")
 
 
 def plain(value):
@@ -73,6 +80,9 @@ def collect(conn: psycopg.Connection, day: date, run_id: str, *, gate: dict | No
             tasks: list[dict]) -> dict:
     """The run report of ``day``: files, rows per layer, gate, extracts, deadlines and task durations.
 
+    ``tasks``: the tries recorded for the day (``observability.task_runs.task_runs_for_day``), in the
+    order to show them.
+
     ``conn`` is only read from; the queries run in a transaction of their own (a savepoint when the
     caller already holds one) that changes nothing.
     """
@@ -87,7 +97,9 @@ def collect(conn: psycopg.Connection, day: date, run_id: str, *, gate: dict | No
         finally:
             conn.execute("SELECT set_config('statement_timeout', %s, true)", (previous_timeout,))
     extract_items = [_extract(item) for item in extracts]
-    task_items = [_task(item) for item in tasks]
+    # This run's report_run row, if any, is a previous attempt's (a rerun of the day reuses the run id).
+    task_items = [_task(item) for item in tasks
+                  if not (item.get("run_id") == run_id and task_name({**item, "label": None}) == REPORTING_TASK)]
     gate_part = _gate(gate)
     status, withheld, failed = _outcome(gate_part, extract_items, task_items)
     return plain({
@@ -104,6 +116,10 @@ def collect(conn: psycopg.Connection, day: date, run_id: str, *, gate: dict | No
         "referrals": referrals,
         "deadlines": deadlines,
         "tasks": task_items,
+        "task_runs": _task_runs(task_items),
+        "slowest_tasks": _slowest(task_items),
+        # Written by this task while it runs: its own try ends after the report is on disk.
+        "tasks_not_included": [REPORTING_TASK],
     })
 
 
@@ -285,8 +301,82 @@ def _extract(item: dict) -> dict:
 
 
 def _task(item: dict) -> dict:
-    return {"dag_id": item.get("dag_id"), "task_id": item.get("task_id"), "state": item.get("state"),
-            "seconds": item.get("seconds")}
+    task = {name: item.get(name) for name in TASK_FIELDS}
+    if task["seconds"] is not None:
+        task["seconds"] = round(float(task["seconds"]), 3)
+    return task
+
+
+def task_name(task: dict) -> str:
+    """dag.task, with the mapped instance's name: ``referral_extracts.deliver_extract[ALI03]``."""
+    label = task.get("label")
+    return f"{task['dag_id']}.{task['task_id']}" + (f"[{label}]" if label else "")
+
+
+def _instance(task: dict) -> tuple:
+    map_index = task.get("map_index")
+    return task["dag_id"], task.get("run_id"), task["task_id"], -1 if map_index is None else map_index
+
+
+def _final_tries(tasks: list[dict]) -> list[dict]:
+    """The last try of each task instance, in the latest run of each DAG: what the day ended with."""
+    run_start: dict[tuple, str] = {}
+    for task in tasks:
+        key = (task["dag_id"], task.get("run_id"))
+        started = str(task.get("started_at") or "")
+        run_start[key] = min(run_start.get(key, started), started)
+    latest_run = {}
+    for (dag_id, run_id), _started in sorted(run_start.items(), key=lambda item: item[1]):
+        latest_run[dag_id] = run_id
+    final: dict[tuple, dict] = {}
+
+    # The try that started last (a rerun of the day under the same run id numbers its tries from 1 again).
+    def recency(task: dict) -> tuple:
+        return str(task.get("started_at") or ""), task.get("try_number") or 0
+
+    for task in tasks:
+        if latest_run.get(task["dag_id"]) != task.get("run_id"):
+            continue
+        key = _instance(task)
+        if key not in final or recency(task) >= recency(final[key]):
+            final[key] = task
+    return list(final.values())
+
+
+def _task_runs(tasks: list[dict]) -> list[dict]:
+    """One line per DAG run of the day: its tasks, tries, retries, end state and time."""
+    runs: dict[tuple, dict] = {}
+    for task in tasks:
+        run = runs.setdefault((task["dag_id"], task.get("run_id")), {
+            "dag_id": task["dag_id"], "run_id": task.get("run_id"), "instances": set(), "tries": 0, "retries": 0,
+            "failed": 0, "started_at": None, "ended_at": None, "task_seconds": 0.0})
+        run["instances"].add(_instance(task))
+        run["tries"] += 1
+        run["retries"] += task.get("state") == "up_for_retry"
+        run["task_seconds"] += task.get("seconds") or 0.0
+        for bound, pick in (("started_at", min), ("ended_at", max)):
+            value = task.get(bound)
+            if value is not None:
+                run[bound] = value if run[bound] is None else pick(run[bound], value)
+    for task in _final_tries(tasks):
+        if task.get("state") in _FAILED_TASK_STATES:
+            runs[(task["dag_id"], task.get("run_id"))]["failed"] += 1
+    lines = []
+    for run in runs.values():
+        started, ended = run["started_at"], run["ended_at"]
+        wall = None
+        if isinstance(started, datetime) and isinstance(ended, datetime):
+            wall = round((ended - started).total_seconds(), 3)
+        lines.append({"dag_id": run["dag_id"], "run_id": run["run_id"], "tasks": len(run["instances"]),
+                      "tries": run["tries"], "retries": run["retries"], "failed": run["failed"],
+                      "started_at": started, "ended_at": ended, "wall_seconds": wall,
+                      "task_seconds": round(run["task_seconds"], 3)})
+    return lines
+
+
+def _slowest(tasks: list[dict]) -> list[dict]:
+    timed = [task for task in tasks if task.get("seconds") is not None]
+    return sorted(timed, key=lambda task: task["seconds"], reverse=True)[:SLOWEST_SHOWN]
 
 
 def _outcome(gate: dict, extracts: list[dict], tasks: list[dict]) -> tuple[str, list[dict], list[dict]]:
@@ -297,7 +387,9 @@ def _outcome(gate: dict, extracts: list[dict], tasks: list[dict]) -> tuple[str, 
         withheld = [{"code_structure": None, "reason": "the quality gate withheld the whole day"}]
     failed = [{"what": f"extract {e['code_structure']}", "reason": e["reason"]}
               for e in extracts if e["state"] == "failed"]
-    failed += [{"what": f"task {t['dag_id']}.{t['task_id']}", "reason": f"ended {t['state']}"}
-               for t in tasks if t["state"] in _FAILED_TASK_STATES]
+    failed += [{"what": f"task {task_name(t)}",
+                "reason": f"ended {t['state']}" + (f" ({t['error_type']})" if t.get("error_type") else "")}
+               for t in _final_tries(tasks)
+               if t["state"] in _FAILED_TASK_STATES and t.get("error_type") != _WITHHELD_ERROR]
     status = "failed" if failed else "withheld" if withheld else "complete"
     return status, withheld, failed

@@ -39,7 +39,7 @@ td.n { overflow-wrap: normal; white-space: nowrap; }
 .path { overflow-wrap: anywhere; display: inline-block; min-width: 12em; }
 td.n { text-align: right; font-variant-numeric: tabular-nums; }
 .state-withheld, .state-failed, .sev-blocking, .status-quarantined { color: #8e1111; font-weight: 600; }
-.sev-warning, .status-duplicate { color: #8a5300; font-weight: 600; }
+.sev-warning, .status-duplicate, .state-up_for_retry { color: #8a5300; font-weight: 600; }
 span[class^="state-"], span[class^="sev-"], span[class^="status-"] { white-space: nowrap; }
 .absent { color: #777; font-style: italic; }
 figure { margin: .6rem 0 1rem; }
@@ -276,17 +276,53 @@ def _deadlines(report: dict) -> str:
                              f"{chart}</figure>")
 
 
+def _clock(value) -> str:
+    """HH:MM:SS of an ISO timestamp (the report's times are UTC)."""
+    text = "" if value is None else str(value)
+    return _e(text[11:19]) if len(text) >= 19 else _e(text)
+
+
+def _task_label(task: dict) -> str:
+    label = task.get("label")
+    return _e(task.get("task_id")) + (f"[{_e(label)}]" if label else "")
+
+
+def _state(state) -> str:
+    return f'<span class="state-{_e(state)}">{_e(state)}</span>'
+
+
 def _tasks(report: dict) -> str:
     parts = ["<h2 id='tasks'>Task durations</h2>"]
+    not_included = ", ".join(report.get("tasks_not_included") or ["referral_extracts.report_run"])
+    parts.append(
+        "<p>Every try of every task of the day's DAG runs, as each task recorded it when it ended"
+        " (table <code>registry.task_run</code>), in the order of the day's chain. Times are UTC."
+        f" The task that writes this report ({_e(not_included)}) is still running when it does so:"
+        " its own duration is not in the report, only in <code>registry.task_run</code>.</p>")
     tasks = report["tasks"]
     if not tasks:
         return "".join(parts) + _absent("No task duration recorded.")
-    rows = [[_e(t["task_id"]), _e(t["dag_id"]), f'<span class="state-{_e(t["state"])}">{_e(t["state"])}</span>',
-             _n(t["seconds"])] for t in tasks]
+    runs = report.get("task_runs") or []
+    if runs:
+        parts.append(_table("Each DAG run of the day", [
+            "DAG", "Run", "Tasks", "Tries", "Retries", "Failed", "Started", "Ended", "Wall clock (s)",
+            "Task time (s)"], [[
+                _e(r["dag_id"]), _e(r["run_id"]), _n(r["tasks"]), _n(r["tries"]), _n(r["retries"]), _n(r["failed"]),
+                _clock(r["started_at"]), _clock(r["ended_at"]), _n(r["wall_seconds"]), _n(r["task_seconds"]),
+            ] for r in runs], {2, 3, 4, 5, 8, 9}))
+    slowest = report.get("slowest_tasks") or []
+    if slowest:
+        parts.append(_table("Slowest tries of the day", ["Task", "DAG", "Try", "State", "Seconds"], [
+            [_task_label(t), _e(t["dag_id"]), _n(t.get("try_number")), _state(t["state"]), _n(t["seconds"])]
+            for t in slowest], {2, 4}))
+    rows = [[_task_label(t), _e(t["dag_id"]), _n(t.get("try_number")), _state(t["state"]),
+             _clock(t.get("started_at")), _n(t["seconds"]), _e(t.get("error_type")), _e(t.get("hostname"))]
+            for t in tasks]
     total = sum(t["seconds"] or 0 for t in tasks)
-    rows.append(["All tasks", "", "", _n(float(total))])
-    return "".join(parts) + _table("Each task of the day's DAG runs", ["Task", "DAG", "State", "Seconds"],
-                                   rows, {3})
+    rows.append(["All tries", "", "", "", "", _n(float(total)), "", ""])
+    return "".join(parts) + _table("Each try, in the order of the day's chain",
+                                   ["Task", "DAG", "Try", "State", "Started", "Seconds", "Error type", "Host"],
+                                   rows, {2, 5})
 
 
 def render(report: dict, report_dir: Path | None = None) -> str:
