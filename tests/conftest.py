@@ -7,12 +7,14 @@ that needs a database gets its own, created and dropped on that server.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
 import subprocess
 import sys
 import tempfile
 import uuid
+from collections.abc import Iterator
 from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
 
@@ -65,19 +67,37 @@ def _with_database(url: str, dbname: str) -> str:
     return urlunsplit(parts._replace(path="/" + dbname))
 
 
+@contextlib.contextmanager
+def new_database(server_url: str, prefix: str = "t_") -> Iterator[str]:
+    """A fresh, empty database on the test server, dropped afterwards; yields its URL."""
+    import psycopg
+
+    dbname = prefix + uuid.uuid4().hex[:12]
+    with psycopg.connect(server_url, autocommit=True) as admin:
+        admin.execute(f'CREATE DATABASE "{dbname}"')
+    try:
+        yield _with_database(server_url, dbname)
+    finally:
+        with psycopg.connect(server_url, autocommit=True) as admin:
+            admin.execute(f'DROP DATABASE IF EXISTS "{dbname}" WITH (FORCE)')
+
+
+def build_history_up_to(url: str, day: str) -> None:
+    """Make the warehouse at ``url`` look built up to ``day`` (its latest referral movement)."""
+    import psycopg
+
+    with psycopg.connect(url) as conn:
+        conn.execute("CREATE SCHEMA marts")
+        conn.execute("CREATE TABLE marts.referral_movements (date_mouvement date)")
+        conn.execute("INSERT INTO marts.referral_movements VALUES (%s)", (day,))
+
+
 @pytest.fixture
 def warehouse_url(server_url, monkeypatch) -> str:
     """A fresh, empty warehouse database for one test; ``AIGUILLAGE_WAREHOUSE_URL`` points at it."""
-    import psycopg
-
-    dbname = "t_" + uuid.uuid4().hex[:12]
-    with psycopg.connect(server_url, autocommit=True) as admin:
-        admin.execute(f'CREATE DATABASE "{dbname}"')
-    url = _with_database(server_url, dbname)
-    monkeypatch.setenv("AIGUILLAGE_WAREHOUSE_URL", url)
-    yield url
-    with psycopg.connect(server_url, autocommit=True) as admin:
-        admin.execute(f'DROP DATABASE IF EXISTS "{dbname}" WITH (FORCE)')
+    with new_database(server_url) as url:
+        monkeypatch.setenv("AIGUILLAGE_WAREHOUSE_URL", url)
+        yield url
 
 
 @pytest.fixture

@@ -22,16 +22,14 @@ from __future__ import annotations
 import json
 import re
 import time
-import uuid
 from concurrent.futures import ThreadPoolExecutor
 from datetime import date, timedelta
 from pathlib import Path
-from urllib.parse import urlsplit, urlunsplit
 
 import psycopg
 import pytest
 
-from tests.conftest import run_cli
+from tests.conftest import build_history_up_to, new_database, run_cli
 
 pytestmark = [pytest.mark.airflow, pytest.mark.slow]
 
@@ -55,14 +53,8 @@ def landing(tmp_path_factory) -> Path:
 
 @pytest.fixture
 def two_warehouses(server_url):
-    names = ["t_backfill_" + uuid.uuid4().hex[:8], "t_daily_" + uuid.uuid4().hex[:8]]
-    with psycopg.connect(server_url, autocommit=True) as admin:
-        for name in names:
-            admin.execute(f'CREATE DATABASE "{name}"')
-    yield [urlunsplit(urlsplit(server_url)._replace(path="/" + name)) for name in names]
-    with psycopg.connect(server_url, autocommit=True) as admin:
-        for name in names:
-            admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    with new_database(server_url, "t_backfill_") as backfilled, new_database(server_url, "t_daily_") as daily:
+        yield [backfilled, daily]
 
 
 def _timed(function, *args):
@@ -204,10 +196,7 @@ def test_a_ten_day_backfill_equals_ten_daily_runs(landing, two_warehouses, tmp_p
 def test_a_range_starting_before_the_latest_built_day_is_refused(warehouse_url, tmp_path):
     landing = tmp_path / "landing"
     landing.mkdir()
-    with psycopg.connect(warehouse_url) as conn:  # a warehouse whose history reaches 2026-11-05
-        conn.execute("CREATE SCHEMA marts")
-        conn.execute("CREATE TABLE marts.referral_movements (date_mouvement date)")
-        conn.execute("INSERT INTO marts.referral_movements VALUES ('2026-11-05')")
+    build_history_up_to(warehouse_url, "2026-11-05")
     where = ["--landing", str(landing), "--outbox", str(tmp_path / "outbox")]
     refused = run_cli("backfill", "--from", "2026-11-04", "--to", "2026-11-08", *where)
     assert refused.returncode == 2

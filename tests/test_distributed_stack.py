@@ -15,13 +15,13 @@ from __future__ import annotations
 import json
 import os
 import time
-import uuid
 
 import psycopg
 import pytest
 
+from aiguillage.pids import alive
 from aiguillage.stack import broker
-from tests.conftest import _with_database, run_cli
+from tests.conftest import new_database, run_cli
 
 DAY = "2026-11-02"
 
@@ -37,29 +37,22 @@ def stack_env(tmp_path, warehouse_url, server_url):
         if os.environ.get("AIGUILLAGE_REQUIRE_STACK_TEST") == "1":
             pytest.fail(message + " (AIGUILLAGE_REQUIRE_STACK_TEST=1)")
         pytest.skip(message)
-    metadata_db = "af_" + uuid.uuid4().hex[:12]
-    with psycopg.connect(server_url, autocommit=True) as admin:
-        admin.execute(f'CREATE DATABASE "{metadata_db}"')
+    with new_database(server_url, "af_") as metadata_url:
+        env = _stack_env(tmp_path, warehouse_url, metadata_url)
+        yield env
+        run_cli("stack", "stop", env=env)
+
+
+def _stack_env(tmp_path, warehouse_url: str, metadata_url: str) -> dict:
     env = {
         "AIGUILLAGE_HOME": str(tmp_path / "home"),
         "AIGUILLAGE_WAREHOUSE_URL": warehouse_url,
-        "AIGUILLAGE_AIRFLOW_DB_URL": _with_database(server_url, metadata_db),
+        "AIGUILLAGE_AIRFLOW_DB_URL": metadata_url,
         "AIGUILLAGE_AIRFLOW_PORT": str(broker.free_port()),
     }
     if broker.redis_answers(broker.DEFAULT_BROKER):
         env["AIGUILLAGE_CELERY_BROKER_URL"] = "redis://127.0.0.1:6379/7"  # a database of its own
-    yield env
-    run_cli("stack", "stop", env=env)
-    with psycopg.connect(server_url, autocommit=True) as admin:
-        admin.execute(f'DROP DATABASE IF EXISTS "{metadata_db}" WITH (FORCE)')
-
-
-def _alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    return True
+    return env
 
 
 def test_a_day_runs_through_the_celery_stack(tmp_path, stack_env, conn):
@@ -133,7 +126,7 @@ def test_a_day_runs_through_the_celery_stack(tmp_path, stack_env, conn):
 
     stopped = run_cli("stack", "stop", env=stack_env, timeout=180)
     assert stopped.returncode == 0 and "celery-worker-1" in stopped.stdout
-    assert not [name for name, pid in pids.items() if _alive(pid)]
+    assert not [name for name, pid in pids.items() if alive(pid)]
     assert not state_file.exists()
 
 

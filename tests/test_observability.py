@@ -14,7 +14,6 @@ import re
 import socket
 import sqlite3
 import time
-import uuid
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from types import SimpleNamespace
@@ -27,7 +26,7 @@ from aiguillage.observability import task_runs
 from aiguillage.observability.log_context import fields, run_log
 from aiguillage.run_report import collect, render
 from aiguillage.runner import DAILY_DAGS
-from tests.conftest import _with_database, run_cli
+from tests.conftest import new_database, run_cli
 
 DAY = date(2026, 11, 2)
 NEXT_DAY = DAY + timedelta(days=1)
@@ -76,24 +75,23 @@ def _personal_values(landing: Path) -> dict[str, set[str]]:
 
 @pytest.fixture(scope="module")
 def day_run(server_url, tmp_path_factory):
-    dbname = "t_" + uuid.uuid4().hex[:12]
-    with psycopg.connect(server_url, autocommit=True) as admin:
-        admin.execute(f'CREATE DATABASE "{dbname}"')
+    with new_database(server_url) as url:
+        yield _run_a_day(url, tmp_path_factory)
+
+
+def _run_a_day(url: str, tmp_path_factory) -> dict:
     root = tmp_path_factory.mktemp("observability")
     landing, outbox, home = root / "landing", root / "outbox", root / "home"
     synth = run_cli("synth", "--date", DAY.isoformat(), "--households", "120", "--days", "1", "--seed", "31",
                     "--landing", str(landing))
     assert synth.returncode == 0, synth.stderr
     _plant(landing)
-    url = _with_database(server_url, dbname)
     env = {"AIGUILLAGE_WAREHOUSE_URL": url, "AIGUILLAGE_HOME": str(home)}
     began = datetime.now(UTC)
     started = time.monotonic()
     result = run_cli("run", "--date", DAY.isoformat(), "--landing", str(landing), "--outbox", str(outbox), env=env)
-    yield {"url": url, "landing": landing, "outbox": outbox, "home": home, "env": env, "result": result,
-           "began": began, "seconds": time.monotonic() - started}
-    with psycopg.connect(server_url, autocommit=True) as admin:
-        admin.execute(f'DROP DATABASE IF EXISTS "{dbname}" WITH (FORCE)')
+    return {"url": url, "landing": landing, "outbox": outbox, "home": home, "env": env, "result": result,
+            "began": began, "seconds": time.monotonic() - started}
 
 
 def _rows(url: str, day: date) -> list[dict]:

@@ -4,10 +4,8 @@ superseded by it; and `aiguillage replay` runs the day again safely."""
 from __future__ import annotations
 
 import shutil
-import uuid
 from datetime import date
 from pathlib import Path
-from urllib.parse import urlsplit, urlunsplit
 
 import psycopg
 import pytest
@@ -16,7 +14,7 @@ from aiguillage.ingest.loader import load_pending
 from aiguillage.landing.registry import files_for_day, scan_and_record
 from aiguillage.pipeline_tasks import _reader_for
 from aiguillage.synth import generate
-from tests.conftest import run_cli
+from tests.conftest import build_history_up_to, new_database, run_cli
 
 DAY1, DAY2, DAY3 = date(2026, 11, 2), date(2026, 11, 3), date(2026, 11, 4)
 FLOW2 = "caf/VRSB0801_931_20261103_I.xml"
@@ -147,12 +145,8 @@ def test_only_a_quarantined_file_can_be_superseded(conn):
 
 @pytest.fixture
 def warehouse_db(server_url):
-    name = "t_replay_" + uuid.uuid4().hex[:8]
-    with psycopg.connect(server_url, autocommit=True) as admin:
-        admin.execute(f'CREATE DATABASE "{name}"')
-    yield urlunsplit(urlsplit(server_url)._replace(path="/" + name))
-    with psycopg.connect(server_url, autocommit=True) as admin:
-        admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    with new_database(server_url, "t_replay_") as url:
+        yield url
 
 
 def _deliveries(url: str, day: date) -> list[tuple]:
@@ -169,10 +163,7 @@ def _registry(url: str) -> dict[str, tuple]:
 def test_replay_of_a_day_before_the_latest_built_day_is_refused(warehouse_url, tmp_path):
     landing = tmp_path / "landing"
     landing.mkdir()
-    with psycopg.connect(warehouse_url) as conn:  # a warehouse whose history reaches 2026-11-05
-        conn.execute("CREATE SCHEMA marts")
-        conn.execute("CREATE TABLE marts.referral_movements (date_mouvement date)")
-        conn.execute("INSERT INTO marts.referral_movements VALUES ('2026-11-05')")
+    build_history_up_to(warehouse_url, "2026-11-05")
     refused = run_cli("replay", "--date", "2026-11-03", "--landing", str(landing), "--outbox", str(tmp_path / "out"))
     assert refused.returncode == 2
     assert "refused: the warehouse is already built up to 2026-11-05, after 2026-11-03" in refused.stdout

@@ -23,9 +23,7 @@ import logging
 import os
 import subprocess
 import sys
-import uuid
 from datetime import date, timedelta
-from urllib.parse import urlsplit, urlunsplit
 
 import psycopg
 import pytest
@@ -40,6 +38,7 @@ from aiguillage.landing.registry import scan_and_record
 from aiguillage.retention import purge, settings
 from aiguillage.retention.command import retention_command
 from aiguillage.synth import generate
+from tests.conftest import new_database
 
 pytestmark = pytest.mark.slow
 
@@ -50,10 +49,6 @@ AS_OF = date(2028, 11, 4)
 RECENT = date(2028, 10, 1)  # an extract day well within the period
 AGENCIES = ("ALI01", "SSD02")
 SYSTEM_SCHEMAS = ("pg_catalog", "information_schema", "pg_toast")
-
-
-def _with_database(url: str, dbname: str) -> str:
-    return urlunsplit(urlsplit(url)._replace(path="/" + dbname))
 
 
 def _load_day(conn, landing, day):
@@ -116,14 +111,10 @@ def _place_extracts(conn, outbox, day):
 @pytest.fixture(scope="module")
 def world(server_url, tmp_path_factory):
     """A warehouse built for days 1 to 3, an outbox, and the ids of the two reported referrals."""
-    dbname = "t_" + uuid.uuid4().hex[:12]
-    with psycopg.connect(server_url, autocommit=True) as admin:
-        admin.execute(f'CREATE DATABASE "{dbname}"')
-    url = _with_database(server_url, dbname)
     root = tmp_path_factory.mktemp("retention")
     landing, outbox = root / "landing", root / "outbox"
     generate(landing, START, 300, 4, seed=5)
-    try:
+    with new_database(server_url) as url:
         with pytest.MonkeyPatch.context() as env:
             env.setenv("AIGUILLAGE_WAREHOUSE_URL", url)
             for name in (settings.MONTHS_VAR, settings.EXTRACT_MONTHS_VAR, settings.DRY_RUN_VAR):
@@ -142,9 +133,6 @@ def world(server_url, tmp_path_factory):
                 _place_extracts(conn, outbox, START)
                 _place_extracts(conn, outbox, RECENT)
             yield {"url": url, "landing": landing, "outbox": outbox, "reported": reported}
-    finally:
-        with psycopg.connect(server_url, autocommit=True) as admin:
-            admin.execute(f'DROP DATABASE IF EXISTS "{dbname}" WITH (FORCE)')
 
 
 def _tables(conn) -> list[tuple[str, str]]:

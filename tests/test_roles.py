@@ -19,7 +19,6 @@ import logging
 import uuid
 from contextlib import contextmanager
 from datetime import date, timedelta
-from urllib.parse import urlsplit, urlunsplit
 
 import psycopg
 import pytest
@@ -34,6 +33,7 @@ from aiguillage.landing.registry import scan_and_record
 from aiguillage.roles import BI_ROLE, PIPELINE_ROLE, agency_role, ensure_roles, privileges, roles_command
 from aiguillage.roles.names import PIPELINE_SCHEMAS
 from aiguillage.synth import generate
+from tests.conftest import new_database
 
 pytestmark = pytest.mark.slow
 
@@ -42,10 +42,6 @@ START = date(2026, 11, 2)
 # Schemas no agency role may read from.
 CLOSED_TO_AGENCIES = ("raw", "registry", "identifiants", "staging", "intermediate", "marts", "history", "reporting",
                       "referentiel", "aiguillage_meta")
-
-
-def _with_database(url: str, dbname: str) -> str:
-    return urlunsplit(urlsplit(url)._replace(path="/" + dbname))
 
 
 def _load_day(conn, landing, day, run_id):
@@ -68,13 +64,9 @@ def _build(day):
 @pytest.fixture(scope="module")
 def built(server_url, tmp_path_factory):
     """A warehouse built for START with every receiving agency given its role; yields (url, landing, first summary)."""
-    dbname = "t_" + uuid.uuid4().hex[:12]
-    with psycopg.connect(server_url, autocommit=True) as admin:
-        admin.execute(f'CREATE DATABASE "{dbname}"')
-    url = _with_database(server_url, dbname)
     landing = tmp_path_factory.mktemp("roles") / "landing"
     generate(landing, START, 300, 2, seed=7)
-    try:
+    with new_database(server_url) as url:
         with pytest.MonkeyPatch.context() as env:
             env.setenv("AIGUILLAGE_WAREHOUSE_URL", url)
             with psycopg.connect(url) as conn:
@@ -88,9 +80,6 @@ def built(server_url, tmp_path_factory):
                 summary = ensure_roles(conn, ["all"])
                 conn.commit()
             yield url, landing, summary
-    finally:
-        with psycopg.connect(server_url, autocommit=True) as admin:
-            admin.execute(f'DROP DATABASE IF EXISTS "{dbname}" WITH (FORCE)')
 
 
 @pytest.fixture(scope="module")

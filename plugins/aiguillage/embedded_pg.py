@@ -28,6 +28,8 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
+from aiguillage.pids import alive
+
 log = logging.getLogger(__name__)
 
 DATABASE = "aiguillage"
@@ -192,16 +194,6 @@ def _write_users(users_file: Path, users: dict) -> None:
     os.replace(tmp, users_file)
 
 
-def _alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
-
-
 _registered: set[Path] = set()
 
 
@@ -218,7 +210,7 @@ def ensure_running(home: Path) -> EmbeddedServer:
             log.info("embedded warehouse started in %.2fs", time.monotonic() - started)
         _create_database(socket_dir)
         users = _read_users(users_file)
-        pids = [pid for pid in users["pids"] if _alive(pid)]
+        pids = [pid for pid in users["pids"] if alive(pid)]
         if os.getpid() not in pids:
             pids.append(os.getpid())
         users["pids"] = pids
@@ -236,7 +228,7 @@ def release(home: Path) -> None:
         return
     with _locked(base):
         users = _read_users(users_file)
-        pids = [pid for pid in users["pids"] if _alive(pid) and pid != os.getpid()]
+        pids = [pid for pid in users["pids"] if alive(pid) and pid != os.getpid()]
         users["pids"] = pids
         _write_users(users_file, users)
         if not pids and not users.get("pinned"):

@@ -13,6 +13,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 from aiguillage import config, dag_defaults
+from aiguillage.pids import alive
 from aiguillage.stack import broker
 from aiguillage.stack.api import AirflowApi
 from aiguillage.stack.settings import (
@@ -49,16 +50,6 @@ def _airflow() -> str:
     return str(Path(sys.executable).with_name("airflow"))
 
 
-def _alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
-
-
 def read_state(settings: StackSettings) -> StackState | None:
     if not settings.state_file.exists():
         return None
@@ -66,7 +57,7 @@ def read_state(settings: StackSettings) -> StackState | None:
 
 
 def running_components(state: StackState) -> dict[str, bool]:
-    return {name: _alive(pid) for name, pid in state.pids.items()}
+    return {name: alive(pid) for name, pid in state.pids.items()}
 
 
 def metadata_db_url(warehouse_url: str) -> str:
@@ -186,18 +177,17 @@ def stop(settings: StackSettings, grace: float = 60.0) -> list[str]:
     pids = dict(state.pids)
     if state.redis_pid:
         pids["redis-server"] = state.redis_pid
-    running = [name for name, pid in pids.items() if _alive(pid)]
+    running = [name for name, pid in pids.items() if alive(pid)]
     # Workers and the scheduler first, so that no new task starts while the others stop.
-    order = sorted(running, key=lambda name: (name not in ("scheduler",) and not name.startswith("celery"),
-                                              name == "redis-server"))
+    order = sorted(running, key=_stop_rank)
     for name in order:
         _signal_group(pids[name], signal.SIGTERM)
     deadline = time.monotonic() + grace
-    while time.monotonic() < deadline and any(_alive(pids[name]) for name in running):
+    while time.monotonic() < deadline and any(alive(pids[name]) for name in running):
         _reap()
         time.sleep(0.2)
     for name in running:
-        if _alive(pids[name]):
+        if alive(pids[name]):
             _signal_group(pids[name], signal.SIGKILL)
     _reap()
     if state.pinned_embedded_warehouse:
@@ -206,6 +196,13 @@ def stop(settings: StackSettings, grace: float = 60.0) -> list[str]:
         embedded_pg.stop(config.home_dir())
     settings.state_file.unlink(missing_ok=True)
     return running
+
+
+def _stop_rank(name: str) -> int:
+    """Scheduler and workers first (no new task starts), the broker last."""
+    if name == "scheduler" or name.startswith("celery"):
+        return 0
+    return 2 if name == "redis-server" else 1
 
 
 def _signal_group(pid: int, sig: int) -> None:
