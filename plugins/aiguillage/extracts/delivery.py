@@ -64,6 +64,16 @@ def _records(conn: psycopg.Connection, code_structure: str, day: date, fichier: 
     ).fetchall()
 
 
+def _place(csv_path: Path, manifest_path: Path, destination: Destination, outbox: Path, code_structure: str,
+           day: date) -> str:
+    """Put the CSV and its manifest where the agency picks them up; returns where."""
+    if destination.method == OUTBOX:
+        return _to_outbox(csv_path, manifest_path, files.day_folder(outbox, code_structure, day))
+    if destination.method == SFTP:
+        return _to_sftp(csv_path, manifest_path, destination, day)
+    raise ValueError(f"unknown delivery method {destination.method!r} for {code_structure}")
+
+
 def _to_outbox(csv_path: Path, manifest_path: Path, folder: Path) -> str:
     """Place both files in the agency's day folder; nothing to copy when the writer wrote them there."""
     final_csv, final_manifest = folder / csv_path.name, folder / manifest_path.name
@@ -153,12 +163,7 @@ def deliver(conn: psycopg.Connection, day: date, code_structure: str, extract: d
             raise RuntimeError(f"extract {csv_path} changed since it was written (its sha256 is no longer "
                                f"the one written): write it again before delivering")
 
-        if destination.method == OUTBOX:
-            target = _to_outbox(csv_path, manifest_path, files.day_folder(outbox, code_structure, day))
-        elif destination.method == SFTP:
-            target = _to_sftp(csv_path, manifest_path, destination, day)
-        else:
-            raise ValueError(f"unknown delivery method {destination.method!r} for {code_structure}")
+        target = _place(csv_path, manifest_path, destination, outbox, code_structure, day)
 
         _archive(csv_path, manifest_path, outbox, code_structure, day)
         conn.execute(
@@ -245,12 +250,7 @@ def redeliver(conn: psycopg.Connection, day: date, code_structure: str, destinat
         placed = []
         for delivery_id, fichier, digest, rows, csv, manifest in checked:
             _lock(conn, code_structure, day, fichier)
-            if destination.method == OUTBOX:
-                target = _to_outbox(csv, manifest, files.day_folder(outbox, code_structure, day))
-            elif destination.method == SFTP:
-                target = _to_sftp(csv, manifest, destination, day)
-            else:
-                raise ValueError(f"unknown delivery method {destination.method!r} for {code_structure}")
+            target = _place(csv, manifest, destination, outbox, code_structure, day)
             conn.execute(
                 "INSERT INTO registry.extract_redelivery (delivery_id, method, target) VALUES (%s, %s, %s)",
                 (delivery_id, destination.method, target),
