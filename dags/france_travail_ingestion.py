@@ -2,7 +2,11 @@
 
 airflow DAG: france_travail_ingestion. Scheduled on the raw CAF asset (the API lookups are chosen
 among the CAF's people subject to rights and duties); publishes the raw France Travail asset.
-Bad CSV lines are rejected with their reason; API calls run in the `france_travail_api` pool.
+Bad CSV lines are rejected with their reason. A lookup searches the person by birth date and NIR,
+then reads the orientation France Travail holds for them; every response lands in
+raw.france_travail_api_call. At most AIGUILLAGE_FT_API_LIMIT lookups per day, earlier runs of the
+same day included (a rerun does not spend the quota again). API calls run in the
+`france_travail_api` pool.
 """
 
 from __future__ import annotations

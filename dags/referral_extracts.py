@@ -10,6 +10,12 @@ airflow DAG: referral_extracts. Scheduled on the referral warehouse asset. Steps
   deliver_extract     mapped over the agencies: writes the CSV and its manifest, delivers them (outbox
                       or SFTP) and records the delivery; withheld by the gate -> this agency fails,
                       the others go on. A rerun never delivers the same file twice.
+  send_orientations_to_france_travail
+                      France Travail receives the day's decisions too: each open orientation not yet
+                      sent is told to its partner API (search, then POST orientation), once and only
+                      once (registry.france_travail_orientation_sent); nothing when the gate withheld
+                      the day or the connection france_travail_api is not set up. In the
+                      france_travail_api pool.
   report_run          the run report (JSON + HTML) under <outbox>/_runs/<day>/, alerts, and fails the
                       run when anything was withheld, so that the operators hear of it.
 """
@@ -61,6 +67,13 @@ def referral_extracts():
         except ExtractWithheld as withheld:
             raise AirflowFailException(str(withheld)) from withheld  # a retry would not change the data
 
+    @task(pool=dag_defaults.FRANCE_TRAVAIL_API_POOL)
+    def send_orientations_to_france_travail(gate: dict) -> dict:
+        from aiguillage.france_travail.send_orientations import send_day
+
+        context = get_current_context()
+        return send_day(run_context.run_moment(context), context["run_id"], gate)
+
     # Runs whatever happened upstream, and reads what this run recorded rather than XComs: a failed
     # task hands nothing downstream.
     @task(trigger_rule="all_done")
@@ -76,7 +89,8 @@ def referral_extracts():
 
     gate = check_quality()
     delivered = deliver_extract.expand(destination=list_destinations(gate))
-    delivered >> report_run()
+    sent = send_orientations_to_france_travail(gate)
+    [delivered, sent] >> report_run()
 
 
 referral_extracts()

@@ -22,6 +22,12 @@ import pytest
 
 REPO = Path(__file__).resolve().parent.parent
 
+# The partners' own schemas are reference data kept outside the project (never copied into it).
+PARTNER_SCHEMAS_VAR = "AIGUILLAGE_PARTNER_SCHEMAS_DIR"
+# Read once, then removed from the environment (see pytest_configure): the code under test must
+# use the project's own schemas unless a test points it at the partners' on purpose.
+_CONFIGURED_PARTNER_SCHEMAS = os.environ.get(PARTNER_SCHEMAS_VAR)
+
 _SESSION_HOME = Path(tempfile.mkdtemp(prefix="aiguillage-tests-"))
 
 
@@ -31,6 +37,10 @@ def pytest_configure(config):
     os.environ.pop("AIGUILLAGE_WAREHOUSE_URL", None)
     os.environ.pop("AIGUILLAGE_LANDING_DIR", None)
     os.environ.pop("AIGUILLAGE_OUTBOX_DIR", None)
+    # Tests write their landing files, then scan at once: they are complete. The tests of the
+    # settling rule set their own delay.
+    os.environ["AIGUILLAGE_LANDING_SETTLE_SECONDS"] = "0"
+    os.environ.pop(PARTNER_SCHEMAS_VAR, None)
     for key in [k for k in os.environ if k.startswith("AIRFLOW")]:
         del os.environ[key]
     # Tests point AIGUILLAGE_WAREHOUSE_URL at databases of their own, which requires a key.
@@ -137,3 +147,75 @@ def run_cli(*args: str, env: dict | None = None, timeout: float = 600) -> subpro
     command = [str(Path(sys.executable).parent / "aiguillage"), *args]
     return subprocess.run(command, capture_output=True, text=True, timeout=timeout,
                           env={**os.environ, **(env or {})}, cwd=REPO)
+
+
+# ----- the partners' schemas (reference data beside the checkout) -----
+
+
+def _schemas_beside(start: Path) -> Path | None:
+    """A ``shared/reference/schemas`` folder beside ``start`` or beside one of its ancestors."""
+    for folder in (start, *start.parents):
+        candidate = folder.parent / "shared" / "reference" / "schemas"
+        if candidate.is_dir():
+            return candidate
+    return None
+
+
+def _cloned_from() -> Path | None:
+    """The local checkout this one was cloned from, if its origin is a local path."""
+    try:
+        result = subprocess.run(["git", "config", "--get", "remote.origin.url"], cwd=REPO,
+                                capture_output=True, text=True, timeout=10)
+    except (OSError, subprocess.SubprocessError):
+        return None
+    url = result.stdout.strip()
+    if result.returncode != 0 or not url:
+        return None
+    if url.startswith("file://"):
+        url = urlsplit(url).path
+    elif "://" in url or (":" in url and not url.startswith("/")):
+        return None  # a remote URL (https://, ssh, host:path), not a folder of this machine
+    origin = (REPO / url).resolve()
+    return origin if origin.is_dir() else None
+
+
+def find_partner_schemas_dir() -> Path | None:
+    """AIGUILLAGE_PARTNER_SCHEMAS_DIR if set; else ``shared/reference/schemas`` beside the checkout
+    or one of its ancestors; else the same search from the checkout this one was cloned from."""
+    if _CONFIGURED_PARTNER_SCHEMAS:
+        return Path(_CONFIGURED_PARTNER_SCHEMAS).expanduser().resolve()
+    found = _schemas_beside(REPO)
+    if found is None and (origin := _cloned_from()) is not None:
+        found = _schemas_beside(origin)
+    return found
+
+
+_HOW_TO_SET = (
+    f"set {PARTNER_SCHEMAS_VAR} to the folder holding the partners' schemas (cnaf-vrsb0801.xsd, "
+    "webrsa-*.xsd), or place that folder at shared/reference/schemas beside the checkout"
+)
+
+
+def partner_schemas_folder() -> Path:
+    """The partners' schemas folder; the calling test FAILS (never skips) when it cannot be found."""
+    found = find_partner_schemas_dir()
+    if found is None or not found.is_dir():
+        where = f"{PARTNER_SCHEMAS_VAR}={_CONFIGURED_PARTNER_SCHEMAS}" if _CONFIGURED_PARTNER_SCHEMAS else (
+            f"no shared/reference/schemas beside {REPO} or its ancestors, nor beside the checkout it was "
+            "cloned from")
+        pytest.fail(f"partner schemas not found ({where}): {_HOW_TO_SET}", pytrace=False)
+    return found
+
+
+def partner_schema(name: str) -> Path:
+    """The partners' schema file ``name`` (e.g. ``cnaf-vrsb0801.xsd``); the test fails when it is missing."""
+    path = partner_schemas_folder() / name
+    if not path.is_file():
+        pytest.fail(f"partner schema {name} not found in {path.parent}: {_HOW_TO_SET}", pytrace=False)
+    return path
+
+
+@pytest.fixture(scope="session")
+def partner_schemas_dir() -> Path:
+    """The folder of the partners' own schemas (see :func:`find_partner_schemas_dir`)."""
+    return partner_schemas_folder()

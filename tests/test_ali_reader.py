@@ -184,3 +184,26 @@ def test_binary_report_is_quarantined(tmp_path):
     path.write_bytes(path.read_bytes() + b"PK\x03\x04\x00\x00")
     with pytest.raises(QuarantineError, match="line 2: binary content"):
         read(path)
+
+
+def test_a_value_longer_than_its_column_allows_rejects_the_line():
+    """A huge referent name must not reach the warehouse: the line is rejected, the others load."""
+    import tempfile
+
+    with tempfile.TemporaryDirectory() as folder:
+        path = write(Path(folder), [HEADER, line_with(referent_nom="N" * 90_000),
+                                    line_with(id_orientation="O" * 65), GOOD_LINE.replace("ORI-000123", "ORI-9")])
+        rows = read(path)
+    assert [row.table for row in rows] == ["ali_report_reject", "ali_report_reject", "ali_report_line"]
+    assert [row.values[1] for row in rows[:2]] == ["FIELD_TOO_LONG", "FIELD_TOO_LONG"]
+    assert rows[0].values[2] == "column referent_nom has 90000 characters, at most 200 allowed"
+    assert "FIELD_TOO_LONG" in REJECT_REASONS
+
+
+def test_a_value_at_its_bound_is_accepted(tmp_path):
+    from aiguillage.ingest.ali_reader import MAX_CHARS
+
+    path = write(tmp_path, [HEADER, line_with(referent_nom="N" * MAX_CHARS["referent_nom"],
+                                              id_orientation="O" * MAX_CHARS["id_orientation"])])
+    [row] = read(path)
+    assert row.table == "ali_report_line"

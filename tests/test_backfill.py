@@ -214,13 +214,14 @@ def test_a_range_starting_before_the_latest_built_day_is_refused(warehouse_url, 
 
 def test_the_backfill_stops_at_the_first_day_that_fails(warehouse_url, tmp_path):
     landing = tmp_path / "landing"
-    (landing / "caf").mkdir(parents=True)
-    # A file the scan cannot read (a dangling link left by a broken transfer): the day's registry DAG fails.
-    (landing / "caf" / "VRSB0801_931_20261102_I.xml").symlink_to(tmp_path / "nowhere.xml")
+    landing.mkdir()
+    # A pseudonymisation key too short: the first day's warehouse build fails at once, saying why.
     result = run_cli("backfill", "--from", "2026-11-02", "--to", "2026-11-04", "--landing", str(landing),
-                     "--outbox", str(tmp_path / "outbox"))
+                     "--outbox", str(tmp_path / "outbox"), env={"AIGUILLAGE_PSEUDONYMISATION_KEY": "short"})
     assert result.returncode == 1, result.stdout + result.stderr
-    assert "STOPPED at 2026-11-02: DAG landing_registry ended 'failed'" in result.stdout
+    assert ("STOPPED at 2026-11-02: DAG referral_warehouse ended 'failed' (tasks not successful: "
+            "build_referral_warehouse); referral_warehouse.build_referral_warehouse failed: MissingKeyError: "
+            "AIGUILLAGE_PSEUDONYMISATION_KEY must be at least 16 characters long") in result.stdout, result.stdout
     assert "Not run: 2026-11-03, 2026-11-04" in result.stdout
     assert "Day 2026-11-03" not in result.stdout
     assert "resume: aiguillage backfill --from 2026-11-02 --to 2026-11-04" in result.stdout

@@ -39,7 +39,7 @@ START = date(2026, 11, 2)
 
 
 def _raw_column_types() -> dict[str, dict[str, tuple[str, bool]]]:
-    """(SQL type, NOT NULL) of every column of the raw CAF tables, read from 002_raw.sql itself."""
+    """(SQL type, NOT NULL) of every column of the raw CAF tables, read from the migrations themselves."""
     sql = (REPO / "plugins" / "aiguillage" / "sql" / "002_raw.sql").read_text(encoding="utf-8")
     tables: dict[str, dict[str, tuple[str, bool]]] = {}
     for name, body in re.findall(r"CREATE TABLE raw\.(\w+) \((.*?)\n\);", sql, re.S):
@@ -64,6 +64,14 @@ def _raw_column_types() -> dict[str, dict[str, tuple[str, bool]]]:
             ):
                 columns[match.group(1)] = (match.group(2), "NOT NULL" in item)
         tables[name] = columns
+    # Columns added by later migrations.
+    for migration in sorted((REPO / "plugins" / "aiguillage" / "sql").glob("*.sql")):
+        text = migration.read_text(encoding="utf-8")
+        for table, column, sql_type, rest in re.findall(
+            r"ALTER TABLE raw\.(\w+) ADD COLUMN (?:IF NOT EXISTS )?(\w+) (\w+(?:\[\])?)([^;]*);", text
+        ):
+            if table in tables:
+                tables[table][column] = (sql_type, "NOT NULL" in rest)
     return tables
 
 
@@ -229,6 +237,7 @@ def test_sample_rows_exactly():
         "prenant_dddepamut": None,
         "caf_anomalies": [],
         "flags": [],
+        "schema_errors": [],
     }
     assert (second["position"], second["matricule"], second["etatdosrsa"]) == (2, "2203318", "4")
     # No MontantsCalculDroitRSA in the second dossier: flagged, amounts unknown, the rest is there.
@@ -617,6 +626,7 @@ def test_every_typed_column_is_parsed_or_computed():
         "IN_DEPARTEMENT",
         "FLAGS",
         "CAF_ANOMALIES",
+        "SCHEMA_ERRORS",
         "DATE_EFFET",
     }
     for table in CAF_TABLES:
@@ -696,7 +706,8 @@ def test_address_abroad(tmp_path):
         "ESP",
     )
     assert address["flags"] == ["OUTSIDE_DEPARTEMENT"]
-    assert tables["caf_dossier"][0]["flags"] == ["OUTSIDE_DEPARTEMENT"]
+    # AdresseHorsFrance has its own fields (LIBLIG2ADR...): an unknown one breaks the schema.
+    assert tables["caf_dossier"][0]["flags"] == ["OUTSIDE_DEPARTEMENT", "SCHEMA_INVALID"]
 
 
 def test_no_current_address(tmp_path):
@@ -716,7 +727,7 @@ def test_duplicate_or_missing_rank_cannot_break_the_address_key(tmp_path):
     )
     tables = read_text(tmp_path, text)
     assert [(a["position"], a["rgadr"], a["numcom"]) for a in tables["caf_address"]] == [(2, "01", "93048")]
-    assert tables["caf_dossier"][0]["flags"] == ["INVALID_VALUE:RGADR", "NO_CURRENT_ADDRESS"]
+    assert tables["caf_dossier"][0]["flags"] == ["INVALID_VALUE:RGADR", "NO_CURRENT_ADDRESS", "SCHEMA_INVALID"]
     assert "INVALID_VALUE:RGADR" in tables["caf_dossier"][1]["flags"]
 
 
@@ -765,6 +776,7 @@ def test_missing_mandatory_blocks_keep_the_dossier(tmp_path):
         "MISSING_BLOCK:Personne",
         "NO_DETAIL_DROIT",
         "NO_MONTANTS_CALCUL",
+        "SCHEMA_INVALID",
     ]
     assert tables["caf_dossier"][0]["etatdosrsa"] == "2" and len(tables["caf_address"]) == 1
 
@@ -785,6 +797,10 @@ def test_a_dossier_that_is_almost_empty_is_still_a_row(tmp_path):
         "MISSING_BLOCK:SituationDossierRSA",
         "NO_DETAIL_DROIT",
         "NO_MONTANTS_CALCUL",
+        "SCHEMA_INVALID",
+    ]
+    assert empty["schema_errors"] == [
+        "InfosFoyerRSA: cardinality: a mandatory element is missing (expected: IdentificationRSA) (line 12)"
     ]
     assert tables["caf_dossier"][1]["position"] == 2
 
@@ -816,7 +832,7 @@ def test_situation_blocks_transfers_and_anomalies(tmp_path):
         )
         .replace(
             "</Evenement>\n  </InfosFoyerRSA>",
-            "</Evenement><Controle><X>1</X></Controle>"
+            "</Evenement><Controle></Controle>"
             "<Anomalie><LIBANO>ADRESSE INCOMPLETE</LIBANO></Anomalie><Anomalie><LIBANO> </LIBANO></Anomalie>"
             "<Anomalie><LIBANO>NIR EN COURS</LIBANO></Anomalie></InfosFoyerRSA>",
             1,
@@ -877,9 +893,11 @@ def test_external_entities_are_never_resolved(tmp_path):
         .replace("<Racine>", f'<!DOCTYPE Racine [<!ENTITY xxe SYSTEM "file://{secret}">]>\n<Racine>', 1)
         .replace("<NOM>BENALI</NOM>", "<NOM>&xxe;</NOM>", 1)
     )
-    rows = list(read_caf(write_flow(tmp_path / "caf" / "xxe.xml", text)))
-    assert "TOP SECRET" not in repr(rows)
-    assert by_table(rows)["caf_person"][0]["nom"] is None
+    rows: list[RawRow] = []
+    with pytest.raises(QuarantineError, match="a DOCTYPE declaration") as caught:
+        rows.extend(read_caf(write_flow(tmp_path / "caf" / "xxe.xml", text)))
+    assert rows == [], "refused at the header, before any dossier"
+    assert "TOP SECRET" not in str(caught.value)
 
 
 def test_zero_dossiers(tmp_path):
@@ -949,12 +967,20 @@ def test_two_flows_in_one_file(tmp_path):
         (b"VRSB0801;931;4471203\n", "no XML declaration"),
         (b"\x89PNG\r\n\x1a\n\x00\x00", "no XML declaration"),
         (b"<Racine></Racine>", "no XML declaration"),
-        (b'<?xml version="1.0"?><Racine></Racine>', "does not declare an encoding"),
+        # No encoding declared: XML's default, UTF-8, applies (and the flow is read).
+        (b'<?xml version="1.0"?><Racine></Racine>', "no IdentificationFlux block"),
+        (b'<?xml version="1.0" encoding="windows-1252"?><Racine></Racine>', "no IdentificationFlux block"),
         (
-            b'<?xml version="1.0" encoding="windows-1252"?><Racine></Racine>',
-            "unsupported encoding 'WINDOWS-1252'",
+            '<?xml version="1.0" encoding="UTF-16"?><Racine></Racine>'.encode("utf-16"),
+            "UTF-16/UTF-32 byte-order mark",
         ),
-        ('<?xml version="1.0" encoding="UTF-16"?><Racine></Racine>'.encode("utf-16"), "no XML declaration"),
+        (b'<?xml version="1.0" encoding="UTF-16"?><Racine></Racine>', "encoding 'UTF-16' declared: it cannot"),
+        (b'<?xml version="1.0" encoding="IBM037"?><Racine></Racine>', "encoding 'IBM037' declared: it cannot"),
+        (b'<?xml version="1.0" encoding="klingon-8"?><Racine></Racine>', "unknown encoding 'KLINGON-8'"),
+        (
+            b'\xef\xbb\xbf<?xml version="1.0" encoding="ISO-8859-1"?><Racine></Racine>',
+            "a UTF-8 byte-order mark but encoding 'ISO-8859-1' declared",
+        ),
     ],
 )
 def test_not_an_xml_flow_or_encoding_not_declared(tmp_path, content, expected):
@@ -967,8 +993,12 @@ def test_declared_encoding_must_match_the_bytes(tmp_path):
     text = sample_text().replace("<PRENOM>ELODIE<", "<PRENOM>ÉLODIE<")
     path = tmp_path / "caf" / "latin1_declared_utf8.xml"
     path.write_bytes(text.encode("iso-8859-1"))  # declared UTF-8, written in Latin-1
-    with pytest.raises(QuarantineError, match=r"line \d+, column \d+: XML not well-formed"):
+    with pytest.raises(QuarantineError) as caught:
         list(read_caf(path))
+    assert str(caught.value) == (
+        "caf/latin1_declared_utf8.xml: line 79, column 73: a byte that is not UTF-8 (the encoding the prolog "
+        "declares) in InfosFoyerRSA block 2 (starting line 71), after 1 complete InfosFoyerRSA blocks"
+    )
 
 
 def test_not_well_formed_in_the_middle(tmp_path):
@@ -1029,7 +1059,12 @@ def test_value_parsers():
         None,
     ]
     assert parse_time("18:22:05") == time(18, 22, 5) and parse_time("08:30") == time(8, 30)
-    assert [parse_time(text) for text in ("24:00:00", "18:22:05Z", "182205", "18:22:05.5")] == [None] * 4
+    # xsd:time allows fractional seconds (CNAF writes 01:18:36.0000); no time zone (local time column).
+    assert parse_time("01:18:36.0000") == time(1, 18, 36) and parse_time("18:22:05.5") == time(18, 22, 5, 500000)
+    assert parse_time("18:22:05.1234567") == time(18, 22, 5, 123456)
+    assert [
+        parse_time(text) for text in ("24:00:00", "18:22:05Z", "182205", "18:22:05.", "18:22:05.x", "18:22:05.5Z")
+    ] == [None] * 6
     assert [parse_integer(text) for text in ("0", "12", "-3", "+4")] == [0, 12, -3, 4]
     assert [parse_integer(text) for text in ("1.0", "1_000", "٣", "2147483648", "", "-")] == [None] * 6
     assert parse_amount("962.34") == Decimal("962.34") and parse_amount("-5") == Decimal("-5.00")
@@ -1091,10 +1126,24 @@ def test_rows_copy_into_the_raw_tables(conn, tmp_path):
             1,
             "9",
             Decimal("9999999999.99"),
-            ["OUTSIDE_DEPARTEMENT", "UNKNOWN_CODE:ETATDOSRSA"],
+            ["OUTSIDE_DEPARTEMENT", "UNKNOWN_CODE:ETATDOSRSA", "SCHEMA_INVALID"],
             ['{a,b} "NULL" \\ é'],
         ),
         (2, "4", None, ["INVALID_VALUE:RGADR", "NO_MONTANTS_CALCUL"], []),
+    ]
+    # The schema's verdict travels with the dossier: element, rule and line, never the value.
+    assert conn.execute(
+        "SELECT schema_errors FROM raw.caf_dossier JOIN registry.landing_file USING (file_id)"
+        " WHERE relative_path = 'caf/VRSB0801_931_20261110_I.xml' ORDER BY position"
+    ).fetchall() == [
+        (
+            [
+                "InfosFoyerRSA/Personne[1]/Identification/DTNAI: type xs:date (line 21)",
+                "InfosFoyerRSA/PrestationRSA/DetailDroitRSA/MontantsCalculDroitRSA/MTTOTDRORSA: "
+                "facet totalDigits 9 (line 65)",
+            ],
+        ),
+        ([],),
     ]
     assert conn.execute("SELECT nom FROM raw.caf_person WHERE nom LIKE 'O''BRIEN%'").fetchone() == (
         'O\'BRIEN \\ \t"{,}" NULL',

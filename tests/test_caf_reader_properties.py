@@ -3,11 +3,14 @@
 Whatever happens to the bytes of a valid VRSB0801 file, reading it either completes with rows that
 would COPY (right width, right types, NOT NULL and keys respected) or raises QuarantineError:
 never another exception. Damage confined to a dossier's content never sinks the file, and a file
-cut anywhere before its end is always quarantined.
+cut anywhere before its end is always quarantined. The same flow reads the same in every encoding
+its prolog may declare; an entity reference is always refused, a character reference never; a
+value of any length is bounded by the schema; padding is trimmed.
 """
 
 from __future__ import annotations
 
+import codecs
 import re
 from pathlib import Path
 
@@ -18,8 +21,10 @@ hypothesis = pytest.importorskip("hypothesis")
 from hypothesis import given, settings  # noqa: E402
 from hypothesis import strategies as st  # noqa: E402
 
+from aiguillage.ingest import caf_reader  # noqa: E402
 from aiguillage.ingest.caf_reader import read_caf  # noqa: E402
-from aiguillage.ingest.raw_tables import QuarantineError, RawRow  # noqa: E402
+from aiguillage.ingest.caf_schema import caf_schema  # noqa: E402
+from aiguillage.ingest.raw_tables import COLUMNS, QuarantineError, RawRow  # noqa: E402
 from aiguillage.synth import generate  # noqa: E402
 from tests.test_caf_reader import START, assert_rows_loadable  # noqa: E402
 
@@ -59,13 +64,45 @@ ODD_VALUES = [
 ]
 
 
+# Encodings a prolog may declare, as spelled, with the Python codec and whether a UTF-8 BOM comes first.
+ENCODINGS = [
+    ("windows-1252", "cp1252", False),
+    ("WINDOWS-1252", "cp1252", False),
+    ("cp1252", "cp1252", False),
+    ("ISO-8859-15", "iso8859-15", False),
+    ("latin9", "iso8859-15", False),
+    ("ISO-8859-1", "iso-8859-1", False),
+    ("latin1", "iso-8859-1", False),
+    ("UTF-8", "utf-8", False),
+    ("utf8", "utf-8", False),
+    ("UTF-8", "utf-8", True),
+]
+
+
+def encoded(content: bytes, declared: str, codec: str, bom: bool) -> bytes:
+    """A windows-1252 flow re-encoded (characters the target lacks become '?': the same in every variant)."""
+    text = content.decode("cp1252")
+    text = re.sub(r'encoding="[^"]+"', f'encoding="{declared}"', text, count=1)
+    return (codecs.BOM_UTF8 if bom else b"") + text.encode(codec, errors="replace")
+
+
+def common_text(content: bytes) -> bytes:
+    """The flow with only characters every encoding of ENCODINGS has (so that all variants agree)."""
+    text = content.decode("cp1252")
+    return "".join(c if c.encode("iso-8859-1", "ignore") and c.encode("iso8859-15", "ignore") else "?"
+                   for c in text).encode("cp1252")
+
+
 @pytest.fixture(scope="module")
 def flows(tmp_path_factory) -> list[bytes]:
-    """A small monthly flow and a daily one; the generator writes one in ISO-8859-1, one in UTF-8."""
+    """A small monthly flow and a daily one as the generator writes them (windows-1252), and the same
+    in ISO-8859-15 and UTF-8 with a BOM."""
     summary = generate(tmp_path_factory.mktemp("flows"), START, 8, 2, seed=4)
     contents = [path.read_bytes() for path in summary.files if path.parent.name == "caf"]
-    assert {re.search(rb'encoding="([^"]+)"', c).group(1) for c in contents} == {b"ISO-8859-1", b"UTF-8"}
-    return contents
+    assert {re.search(rb'encoding="([^"]+)"', c).group(1) for c in contents} == {b"windows-1252"}
+    variants = [encoded(common_text(c), "ISO-8859-15", "iso8859-15", False) for c in contents]
+    variants += [encoded(c, "UTF-8", "utf-8", True) for c in contents]
+    return contents + variants
 
 
 @pytest.fixture(scope="module")
@@ -151,13 +188,15 @@ def test_damaged_flow_reads_or_quarantines(flows, work_file, data):
     read_or_quarantine(work_file, data.draw(damaged_flows(flows)))
 
 
-# Text a partner could put in a leaf, as it would be written (escaped, encodable in Latin-1 too).
-leaf_text = st.text(st.characters(min_codepoint=0x20, max_codepoint=0xFF) | st.just("\t"), max_size=20)
+# Text a partner could put in a leaf, as it would be written (escaped; characters every flow encoding has).
+leaf_text = st.text(
+    st.characters(min_codepoint=0x20, max_codepoint=0x7E) | st.sampled_from(list("\téèàçÉÈÀÇÿ\xa0")), max_size=20
+)
 
 
 def escaped(text: str, encoding: bytes) -> bytes:
     escaped_text = text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
-    return escaped_text.encode("utf-8" if encoding == b"UTF-8" else "iso-8859-1")
+    return escaped_text.encode(codecs.lookup(encoding.decode("ascii")).name)
 
 
 @PROPERTY_SETTINGS
@@ -208,3 +247,91 @@ def test_a_flow_cut_before_its_end_is_always_quarantined(flows, work_file, data)
     content = data.draw(st.sampled_from(flows))
     root_end = content.rindex(b"</Racine>")
     assert read_or_quarantine(work_file, content[: data.draw(st.integers(0, root_end))]) is None
+
+
+# ----- encodings, entities, oversize values, padding -----
+
+
+def _comparable(rows: list[RawRow]) -> list[RawRow]:
+    """Rows without what only the schema's verdict changes (SCHEMA_INVALID, schema_errors)."""
+    flags_at = COLUMNS["caf_dossier"].index("flags")
+    errors_at = COLUMNS["caf_dossier"].index("schema_errors")
+    kept = []
+    for row in rows:
+        if row.table == "caf_dossier":
+            values = list(row.values)
+            values[flags_at] = [flag for flag in values[flags_at] if flag != "SCHEMA_INVALID"]
+            values[errors_at] = []
+            row = RawRow(row.table, tuple(values))
+        kept.append(row)
+    return kept
+
+
+@PROPERTY_SETTINGS
+@given(data=st.data())
+def test_a_flow_reads_the_same_in_every_declared_encoding(flows, work_file, data):
+    content = common_text(data.draw(st.sampled_from(flows[:2])))
+    expected = read_or_quarantine(work_file, content)
+    assert expected is not None
+    declared, codec, bom = data.draw(st.sampled_from(ENCODINGS))
+    assert read_or_quarantine(work_file, encoded(content, declared, codec, bom)) == expected
+
+
+def _dossier_leaves(content: bytes) -> list[re.Match]:
+    dossiers = [m.span() for m in DOSSIER.finditer(content)]
+    return [m for m in LEAF.finditer(content) if any(s <= m.start() < e for s, e in dossiers)]
+
+
+@PROPERTY_SETTINGS
+@given(data=st.data())
+def test_entity_references_are_refused_and_character_references_read(flows, work_file, data):
+    content = data.draw(st.sampled_from(flows))
+    leaf = data.draw(st.sampled_from(_dossier_leaves(content)))
+    name = data.draw(st.from_regex(r"[A-Za-z_][A-Za-z0-9_.-]{0,12}", fullmatch=True))
+    if name in ("amp", "lt", "gt", "apos", "quot"):
+        name += "x"
+    entity = b"&" + name.encode("ascii") + b";"
+    refused = content[: leaf.start(2)] + entity + content[leaf.end(2) :]
+    path = work_file
+    path.write_bytes(refused)
+    with pytest.raises(QuarantineError, match="an entity reference other than"):
+        list(read_caf(path))
+    reference = data.draw(st.sampled_from([b"&#233;", b"&#x152;", b"&#8217;", b"&amp;", b"&lt;", b"&quot;", b"&apos;"]))
+    accepted = content[: leaf.start(2)] + reference + content[leaf.end(2) :]
+    assert read_or_quarantine(work_file, accepted) is not None
+
+
+@PROPERTY_SETTINGS
+@given(data=st.data())
+def test_values_of_any_length_are_bounded_by_the_schema(flows, work_file, data):
+    content = data.draw(st.sampled_from(flows))
+    encoding = re.search(rb'encoding="([^"]+)"', content).group(1)
+    limits = caf_schema().max_lengths
+    for _ in range(data.draw(st.integers(1, 4))):
+        leaf = data.draw(st.sampled_from(_dossier_leaves(content)))
+        size = data.draw(st.sampled_from([29, 33, 201, 1_000, 70_000]))
+        value = escaped(data.draw(st.sampled_from(["9", "Ç", "A B", "0"])) * size, encoding)
+        content = content[: leaf.start(2)] + value + content[leaf.end(2) :]
+    rows = read_or_quarantine(work_file, content)
+    assert rows is not None, "a value too long is bounded and flagged, never a reason to quarantine"
+    for row in rows:
+        for column, key, value in zip(COLUMNS[row.table], caf_reader._KEYS[row.table], row.values, strict=True):
+            if isinstance(value, str) and key in limits:
+                assert len(value) <= limits[key], (row.table, column, len(value))
+            if column == "caf_anomalies":
+                assert all(len(item) <= limits["LIBANO"] for item in value)
+
+
+@PROPERTY_SETTINGS
+@given(data=st.data())
+def test_padding_is_trimmed(flows, work_file, data):
+    content = data.draw(st.sampled_from(flows))
+    expected = read_or_quarantine(work_file, content)
+    for _ in range(data.draw(st.integers(1, 6))):
+        leaves = [leaf for leaf in _dossier_leaves(content) if leaf.group(2).strip()]
+        leaf = data.draw(st.sampled_from(leaves))
+        before = data.draw(st.sampled_from([b"", b" ", b"\t", b"\n  "]))
+        after = data.draw(st.sampled_from([b" ", b"  ", b"\t", b"\n", b" \r\n"]))
+        content = content[: leaf.start(2)] + before + leaf.group(2) + after + content[leaf.end(2) :]
+    rows = read_or_quarantine(work_file, content)
+    assert rows is not None and _comparable(rows) == _comparable(expected)

@@ -121,6 +121,29 @@ print("PROBLEMS:", report.problems(outcome, []), file=sys.stderr)
     assert result.returncode == 0, result.stderr[-2000:]
     line = next(line for line in result.stderr.splitlines() if line.startswith("PROBLEMS:"))
     assert "DAG landing_registry ended 'failed' (tasks not successful: register_landing_files)" in line
+    # And why, as the task's failure callback recorded it.
+    assert (f"landing_registry.register_landing_files failed: FileNotFoundError: landing zone {tmp_path / 'gone'} "
+            f"does not exist or is not a folder") in line
+
+
+@pytest.mark.airflow
+@pytest.mark.slow
+def test_a_failed_day_says_why_without_personal_data(tmp_path, warehouse_url):
+    # A file stands where the day's run folder goes, and the outbox's path holds a NIR and an e-mail
+    # address: the error's message quotes the path, so it is not printed, its type is.
+    outbox = tmp_path / "1 85 05 93 123 456 78 jean.dupont@example.org" / "outbox"
+    outbox.mkdir(parents=True)
+    (outbox / "_runs").write_text("")
+    (tmp_path / "landing").mkdir()
+    result = run_cli("run", "--date", "2026-11-03", "--landing", str(tmp_path / "landing"), "--outbox", str(outbox),
+                     "--only", "referral_extracts")
+    assert result.returncode == 1, result.stdout + result.stderr
+    assert "  - DAG referral_extracts ended 'failed' (tasks not successful: check_quality," in result.stdout
+    assert ("  - referral_extracts.check_quality failed: NotADirectoryError: [hidden: looked like personal data]"
+            in result.stdout)
+    assert "    check_quality failed: NotADirectoryError: [hidden: looked like personal data]" in result.stdout
+    output = result.stdout + result.stderr
+    assert "123 456" not in output and "jean.dupont" not in output and "example.org" not in output
 
 
 @pytest.mark.airflow

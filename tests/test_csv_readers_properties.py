@@ -16,8 +16,13 @@ hypothesis = pytest.importorskip("hypothesis")
 from hypothesis import HealthCheck, given, settings  # noqa: E402
 from hypothesis import strategies as st  # noqa: E402
 
-from aiguillage.ingest.ali_reader import EVENT_MOTIFS, read_ali_report  # noqa: E402
-from aiguillage.ingest.france_travail_reader import COLUMNS_BY_KIND, read_france_travail  # noqa: E402
+from aiguillage.ingest.ali_reader import ALI_COLUMNS, EVENT_MOTIFS, MAX_CHARS, read_ali_report  # noqa: E402
+from aiguillage.ingest.france_travail_reader import (  # noqa: E402
+    COLUMNS_BY_KIND,
+    job_seeker_categories,
+    read_france_travail,
+)
+from aiguillage.ingest.france_travail_reader import MAX_CHARS as FT_MAX_CHARS  # noqa: E402
 from aiguillage.ingest.raw_tables import COLUMNS, REJECT_REASONS, QuarantineError  # noqa: E402
 from aiguillage.nir import is_valid_nir, make_nir  # noqa: E402
 
@@ -46,17 +51,27 @@ def nirs(draw) -> str:
     return draw(st.sampled_from([nir, nir[:13]]))
 
 
+def ft_categories():
+    """A category as a file may write it: a code of the seed (1 to 8, F, G), "01", lower case, padded."""
+    codes = sorted(job_seeker_categories())
+    return st.one_of(st.sampled_from(codes), st.sampled_from(codes).map(str.lower),
+                     st.sampled_from([f"0{code}" for code in codes if code.isdigit()]),
+                     st.sampled_from(codes).map(lambda code: f" {code} "))
+
+
 @st.composite
 def ft_valid_lines(draw, kind: str) -> str:
     nir = draw(nirs())
     fields = [
         nir, draw(st.from_regex(r"[0-9]{7}[A-Z0-9][0-9]{3}", fullmatch=True)), draw(names), draw(names),
         ft_date(draw(st.dates(date(1930, 1, 1), date(2010, 12, 31)))),
-        ft_date(draw(st.dates(date(2000, 1, 1), date(2030, 12, 31)))), str(draw(st.integers(1, 8))),
+        ft_date(draw(st.dates(date(2000, 1, 1), date(2030, 12, 31)))), draw(ft_categories()),
     ]
     if "motif" in COLUMNS_BY_KIND[kind]:
         fields.append(draw(field_text))
-    fields += [nir, draw(field_text), draw(field_text), draw(field_text), draw(field_text)]
+    # codeinsee, localite, adresse, ale, within their bounds (FT_MAX_CHARS)
+    fields += [nir, draw(st.sampled_from(["", "93066", "93048", "2A004"])), draw(field_text), draw(field_text),
+               draw(field_text.map(lambda text: text[:FT_MAX_CHARS["ale"]]))]
     return ";".join(fields)
 
 
@@ -131,13 +146,17 @@ def check_ft_records(rows: list) -> None:
             record = dict(zip(COLUMNS["france_travail_record"], row.values, strict=True))
             assert is_valid_nir(record["nir"])
             assert isinstance(record["dtnai"], date) and isinstance(record["date_evenement"], date)
-            assert record["code"].lstrip("0") in "12345678"
+            assert record["code"] in job_seeker_categories()  # as the seed writes it
+            for column, limit in FT_MAX_CHARS.items():  # no value past its contract's length
+                assert not isinstance(record.get(column), str) or len(record[column]) <= limit
 
 
 def check_ali_records(rows: list, agency: str, today: date) -> None:
     for row in rows:
         if row.table == "ali_report_line":
             record = dict(zip(COLUMNS["ali_report_line"], row.values, strict=True))
+            for column, limit in MAX_CHARS.items():  # no value past its contract's length
+                assert not isinstance(record.get(column), str) or len(record[column]) <= limit
             assert record["code_structure"] == agency
             assert record["evenement"] in EVENT_MOTIFS
             assert record["date_evenement"] <= min(today, record["date_rapport"])
@@ -202,6 +221,42 @@ def test_ft_line_is_a_record_exactly_when_its_nir_is_valid(work_file, generated)
         assert row.table == "france_travail_record"
     else:
         assert row.values[1] in ("NIR_FORMAT", "NIR_KEY")
+
+
+@PROPERTY_SETTINGS
+@given(st.tuples(ft_valid_lines("stock"), st.one_of(ft_categories(), field_text, st.from_regex(r"[0-9A-Za-z]{1,3}",
+                                                                                               fullmatch=True))))
+def test_ft_line_is_a_record_exactly_when_its_category_is_in_the_seed(work_file, generated):
+    line, code = generated
+    fields = line.split(";")
+    fields[6] = code
+    path = write_lines(work_file, [";".join(COLUMNS_BY_KIND["stock"]), ";".join(fields)], "utf-8", "\n")
+    (row,) = read_france_travail(path, "stock")
+    written = code.strip().upper()
+    seed_code = written[1:] if len(written) == 2 and written[0] == "0" and written[1].isdigit() else written
+    if seed_code in job_seeker_categories():
+        assert row.table == "france_travail_record" and row.values[8] == seed_code
+    else:
+        assert row.values[1] == "CODE_MISSING"
+
+
+@PROPERTY_SETTINGS
+@given(st.sampled_from(sorted(COLUMNS_BY_KIND)).flatmap(lambda kind: st.tuples(
+    st.just(kind), ft_valid_lines(kind),
+    st.sampled_from(sorted(set(FT_MAX_CHARS) & set(COLUMNS_BY_KIND[kind]))), st.integers(-2, 3))))
+def test_ft_value_past_its_bound_rejects_the_line_without_quoting_it(work_file, generated):
+    kind, line, column, excess = generated
+    columns = COLUMNS_BY_KIND[kind]
+    fields = line.split(";")
+    value = "É" * (FT_MAX_CHARS[column] + excess)
+    fields[columns.index(column)] = f"  {value} "  # padding does not count
+    path = write_lines(work_file, [";".join(columns), ";".join(fields)], "iso-8859-1", "\r\n")
+    (row,) = read_france_travail(path, kind)
+    if excess > 0:
+        assert row.values[1:3] == ("FIELD_TOO_LONG", f"column {column} has {len(value)} characters, "
+                                                      f"at most {FT_MAX_CHARS[column]} allowed")
+    else:
+        assert row.table == "france_travail_record"
 
 
 @st.composite
@@ -280,3 +335,56 @@ def test_ali_damaged_bytes_end_as_rows_or_quarantine(work_file, content):
     if rows is not None:
         check_rows(rows, "ali_report_line", "ali_report_reject")
         check_ali_records(rows, "ALI05", TODAY)
+
+
+@st.composite
+def ali_lines_with_a_long_value(draw):
+    """A valid ALI05 line, one of whose columns gets a value past (or exactly at) its bound."""
+    fields = draw(ali_valid_lines("ALI05")).split(";")
+    fields[ALI_COLUMNS.index("referent_nom")] = "Nadia Ferhat"  # no quote: the line's only fault is the length
+    column = draw(st.sampled_from(ALI_COLUMNS))
+    extra = draw(st.integers(-1, 3000))  # -1: exactly at the bound, still too odd to pass other rules
+    fields[ALI_COLUMNS.index(column)] = "x" * (MAX_CHARS[column] + extra) if extra >= 0 else fields[
+        ALI_COLUMNS.index(column)]
+    return column, extra, ";".join(fields)
+
+
+@PROPERTY_SETTINGS
+@given(ali_lines_with_a_long_value(), st.sampled_from(ENCODINGS))
+def test_ali_value_past_its_bound_rejects_the_line_never_the_file(work_file, generated, encoding):
+    column, extra, line = generated
+    path = write_lines(work_file, [ALI_HEADER, line, ALI_HEADER.replace("code_structure", "ALI05").replace(
+        "date_rapport", "2026-11-26")], *encoding)
+    rows = list(read_ali_report(path, "ALI05", TODAY))
+    check_rows(rows, "ali_report_line", "ali_report_reject")
+    check_ali_records(rows, "ALI05", TODAY)
+    first = rows[0]
+    if extra > 0:
+        assert first.table == "ali_report_reject" and first.values[1] == "FIELD_TOO_LONG"
+        assert column in first.values[2] and "x" * 20 not in first.values[2]  # the detail never quotes it
+    assert len(rows) == 2  # the other line is judged on its own
+
+
+@PROPERTY_SETTINGS
+@given(ali_files())
+def test_ali_reader_reads_a_landing_stream_as_it_reads_the_path(tmp_path, generated):
+    """The loader hands the reader an opened, hashing stream: same rows, same quarantine, and the
+    stream's hash is the file's."""
+    import hashlib
+
+    from aiguillage.landing.opened import open_landing
+
+    lines, (encoding, newline), today = generated
+    folder = tmp_path / "ali" / "ALI05"
+    folder.mkdir(parents=True, exist_ok=True)
+    path = write_lines(folder / "ali_ALI05_20261126.csv", lines, encoding, newline)
+
+    def outcome(source):
+        try:
+            return list(read_ali_report(source, "ALI05", today))
+        except QuarantineError as error:
+            return str(error).split(": ", 1)[1]  # the rule, without the file's label
+
+    with open_landing(tmp_path, "ali/ALI05/ali_ALI05_20261126.csv") as stream:
+        assert outcome(stream) == outcome(path)
+        stream.verify(hashlib.sha256(path.read_bytes()).hexdigest())

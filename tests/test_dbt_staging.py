@@ -53,24 +53,32 @@ def _file_id(conn, name):
 
 
 def _land_api_lookups(conn, nir15, dtnai):
-    """Two lookups of one person: an older one in ERROR, then a FOUND one with its orientation."""
-    insert = ("INSERT INTO raw.france_travail_api_call (lookup_id, logical_date, run_id, requested_at, nir,"
-              " dtnai, endpoint, http_status, business_code, outcome, response)"
-              " VALUES (%s, %s, 'run', %s, %s, %s, %s, %s, %s, %s, %s)")
-    old, new = uuid.uuid4().hex, uuid.uuid4().hex
+    """Lookups of one person: an older one in ERROR, then a FOUND one with France Travail's orientation
+    as the partner API answers it (a list), some of its values of an unexpected shape; a send's search
+    made later (purpose send) is no lookup."""
+    insert = ("INSERT INTO raw.france_travail_api_call (lookup_id, purpose, logical_date, run_id, requested_at,"
+              " nir, dtnai, endpoint, http_status, business_code, outcome, response)"
+              " VALUES (%s, %s, %s, 'run', %s, %s, %s, %s, %s, %s, %s, %s)")
+    old, new, sent = uuid.uuid4().hex, uuid.uuid4().hex, uuid.uuid4().hex
     t0 = datetime(2026, 11, 2, 8, tzinfo=UTC)
     t1 = datetime(2026, 11, 4, 8, tzinfo=UTC)
-    orientation = {"codeRetour": "S001", "codeParcours": "PSO", "organisme": "CD",
-                   "structure": "Agence locale d'insertion", "statut": "ORIENTE", "dateEntree": "2025-02-03",
-                   "dateModification": "2025-02-03", "parcoursPreconise": "PSP"}
+    orientation = {
+        "parcours": "SOCIOPRO", "organisme": "CD", "structure": {"libelle_structure": "Agence locale d'insertion"},
+        "structure_decision": None, "statut": "ORIENTE", "etat": "VALIDE", "date_entree_parcours": None,
+        "date_creation": "2025-02-03", "date_modification": "2025-02-30T10:00:00", "origine": "INSCRIPTION_AUTO_CAF",
+        "criteres_orientation": {"situation_professionnelle": "SANS_EMPLOI", "capacite_a_travailler": True,
+                                 "boe": "oui", "contrainte_sante": {"niveau": 2}, "msa_autonomie_recherche_emploi": 3},
+        "decision": {"etat_decision": "VALIDEE", "date_decision": "2025-03-01", "motif_refus": None,
+                     "commentaire_refus": "Mme BENALI a refusé"},
+        "date_sortie_parcours": None, "motif_sortie_parcours": None,
+    }
     rows = [
-        (old, START, t0, nir15, dtnai, "search", 503, None, "ERROR", Jsonb({})),
-        (new, START, t1, nir15, dtnai, "search", 200, "S001", "FOUND",
+        (old, "lookup", START, t0, nir15, dtnai, "search", 503, None, "ERROR", Jsonb({})),
+        (new, "lookup", START, t1, nir15, dtnai, "search", 200, "S001", "FOUND",
          Jsonb({"codeRetour": "S001", "jetonUsager": "[redacted]"})),
-        (new, START, t1, nir15, dtnai, "registration", 200, "S001", "FOUND",
-         Jsonb({"codeRetour": "S001", "inscrit": True, "categorie": 1, "dateInscription": "2025-01-06",
-                "dateCessation": None, "motifCessation": None})),
-        (new, START, t1, nir15, dtnai, "orientation", 200, "S001", "FOUND", Jsonb(orientation)),
+        (new, "lookup", START, t1, nir15, dtnai, "read_orientation", 200, None, "FOUND", Jsonb([orientation])),
+        (sent, "send", START, t1 + timedelta(hours=1), nir15, dtnai, "search", 200, "S001", "FOUND",
+         Jsonb({"codeRetour": "S001", "jetonUsager": "[redacted]"})),
     ]
     with conn.cursor() as cursor:
         cursor.executemany(insert, rows)
@@ -147,6 +155,18 @@ def test_staging_pseudonymises_and_keeps_the_latest_state(conn, tmp_path):
         " AND soumis_droits_devoirs IS NULL").fetchall()
     assert {"2674865", "7740628"} <= {m for m, in unknown}
 
+    # The schema's verdict reaches staging: a generated dossier breaks the schema only where a mandatory
+    # block was removed (DetailDroitRSA), and says so in flags and schema_errors (element, rule, line).
+    verdicts = conn.execute(
+        "SELECT dossier_row_key, flags, schema_error_count, schema_errors FROM staging.stg_caf__dossiers"
+    ).fetchall()
+    assert verdicts and all(count is not None for _, _, count, _ in verdicts)
+    invalid = {key for key, _, count, _ in verdicts if count > 0}
+    assert invalid == {key for key, flags, _, _ in verdicts if "SCHEMA_INVALID" in flags}
+    assert invalid == {key for key, flags, _, _ in verdicts if "NO_DETAIL_DROIT" in flags}
+    assert all(errors.startswith("InfosFoyerRSA/PrestationRSA: cardinality: a mandatory element is missing")
+               for _, _, count, errors in verdicts if count)
+
     # Latest state: the daily flow wins over the monthly one for the dossiers it carries.
     both = conn.execute(
         "SELECT dossier_key FROM staging.stg_caf__dossiers GROUP BY dossier_key"
@@ -171,12 +191,19 @@ def test_staging_pseudonymises_and_keeps_the_latest_state(conn, tmp_path):
     assert conn.execute("SELECT count(*) FROM staging.stg_caf__dossiers WHERE matricule = 'Q999999'"
                         ).fetchone() == (0,)
 
-    # API lookups: the latest lookup of the person, with its orientation.
+    # API lookups: the latest lookup of the person, with France Travail's orientation read defensively
+    # (the send's later search is no lookup; a value of an unexpected shape is NULL).
     lookup = conn.execute(
-        "SELECT outcome, is_settled, code_parcours, parcours_preconise, inscrit, categorie, date_entree_parcours"
+        "SELECT outcome, is_settled, a_orientation, code_parcours, organisme, structure, statut_orientation,"
+        " etat_orientation, origine_orientation, date_entree_parcours, date_modification_parcours,"
+        " critere_situation_professionnelle, critere_capacite_a_travailler, critere_boe, critere_contrainte_sante,"
+        " critere_msa_autonomie_recherche_emploi, criteres_orientation ->> 'boe', decision_etat, decision_date,"
+        " decision ? 'commentaire_refus'"
         " FROM staging.stg_france_travail__api_lookups WHERE person_pseudonym = %s",
         (pseudonyms.pseudonym(nir15[:13], KEY),)).fetchone()
-    assert lookup == ("FOUND", True, "PSO", "PSP", True, "1", date(2025, 2, 3))
+    assert lookup == ("FOUND", True, True, "PSO", "CD", "Agence locale d'insertion", "ORIENTE", "VALIDE",
+                      "INSCRIPTION_AUTO_CAF", date(2025, 2, 3), None, "SANS_EMPLOI", True, None, None, 3, "oui",
+                      "VALIDEE", date(2025, 3, 1), False)
 
     # Addresses: staging keeps the commune, the restricted twin the street, for the same dossiers.
     addresses, twins = conn.execute(

@@ -1,4 +1,5 @@
-"""Who gets looked up at France Travail, and how the answers land in raw.france_travail_api_call."""
+"""Who gets looked up at France Travail, how the answers land in raw.france_travail_api_call, and the
+day's quota: a rerun of the day does not spend it again."""
 
 from __future__ import annotations
 
@@ -10,11 +11,19 @@ import pytest
 
 from aiguillage.france_travail.api_client import ApiSettings, FranceTravailClient
 from aiguillage.france_travail.api_standin import (
+    NO_ORIENTATION,
     UNKNOWN_ADDRESS,
     StandinPerson,
     StandinServer,
 )
-from aiguillage.france_travail.api_sync import Person, refresh, select_people, sync
+from aiguillage.france_travail.api_sync import (
+    Person,
+    exchanges_for_day,
+    lookups_for_day,
+    refresh,
+    select_people,
+    sync,
+)
 from aiguillage.nir import make_nir
 
 AS_OF = date(2026, 3, 2)
@@ -56,15 +65,16 @@ def add_person(conn, file_id: int, position: int, matricule: str, nir_value: str
     )
 
 
-def add_lookup(conn, nir_value: str, days_before: int, outcome: str, *, born: date = BORN) -> None:
+def add_lookup(conn, nir_value: str, days_before: int, outcome: str, *, born: date = BORN,
+               purpose: str = "lookup") -> None:
     at = datetime(AS_OF.year, AS_OF.month, AS_OF.day, 9, tzinfo=UTC) - timedelta(days=days_before)
     conn.execute(
         """
-        INSERT INTO raw.france_travail_api_call (lookup_id, logical_date, run_id, requested_at, nir, dtnai,
-                                                 endpoint, http_status, outcome)
-        VALUES (%s, %s, 'earlier', %s, %s, %s, 'search', 200, %s)
+        INSERT INTO raw.france_travail_api_call (lookup_id, purpose, logical_date, run_id, requested_at, nir,
+                                                 dtnai, endpoint, http_status, outcome)
+        VALUES (%s, %s, %s, 'earlier', %s, %s, %s, 'search', 200, %s)
         """,
-        (uuid.uuid4().hex, at.date(), at, nir_value, born, outcome),
+        (uuid.uuid4().hex, purpose, at.date(), at, nir_value, born, outcome),
     )
 
 
@@ -85,7 +95,7 @@ def population(conn):
     add_dossier(conn, first, 3, "M3", "Z")
     add_person(conn, first, 3, "M3", nir(4))  # due (Z counts as open)
     add_person(conn, first, 3, "M3", nir(5), valid=False, person_position=2)  # invalid NIR
-    add_person(conn, first, 3, "M3", nir(6)[:13], person_position=3)  # 13-character NIR
+    add_person(conn, first, 3, "M3", nir(6)[:13], person_position=3)  # 13-character NIR: due, key computed
     add_dossier(conn, first, 4, "M4", "2")
     add_person(conn, first, 4, "M4", nir(7))  # the dossier closes in the second file
     add_dossier(conn, first, 5, "M5", "5")
@@ -109,7 +119,7 @@ def population(conn):
     add_lookup(conn, nir(12), 1, "ERROR")
     add_lookup(conn, nir(13), 10, "NO_CANDIDATE")
     conn.commit()
-    never_looked_up = sorted([nir(1), nir(4), nir(8)])
+    never_looked_up = sorted([nir(1), nir(4), nir(6), nir(8)])
     return {"order": [*never_looked_up, nir(12), nir(11)]}
 
 
@@ -118,6 +128,20 @@ def test_selection_picks_due_people_in_order(conn, population):
 
     assert [p.nir15 for p in people] == population["order"]
     assert all(p.dtnai == BORN for p in people)
+    # The CAF's 13-character NIR is completed with its key, as France Travail's search wants 15.
+    assert nir(6) in [p.nir15 for p in people]
+
+
+def test_a_send_is_not_a_lookup(conn, population):
+    """The search made to send an orientation finds the person, but reads nothing of France Travail's
+    orientation: it does not settle the person's lookup."""
+    add_lookup(conn, nir(1), 1, "FOUND", purpose="send")
+    conn.commit()
+    assert nir(1) in [p.nir15 for p in select_people(conn, AS_OF, 30, limit=100)]
+    # The same lookup with purpose lookup does.
+    add_lookup(conn, nir(1), 1, "FOUND")
+    conn.commit()
+    assert nir(1) not in [p.nir15 for p in select_people(conn, AS_OF, 30, limit=100)]
 
 
 def test_selection_respects_the_limit_and_the_age(conn, population):
@@ -130,7 +154,7 @@ def test_selection_respects_the_limit_and_the_age(conn, population):
 def test_a_lookup_with_an_error_after_the_search_is_not_settled(conn, population):
     lookup_id = uuid.uuid4().hex
     at = datetime(2026, 3, 1, tzinfo=UTC)
-    for endpoint, outcome in (("search", "FOUND"), ("registration", "ERROR")):
+    for endpoint, outcome in (("search", "FOUND"), ("read_orientation", "ERROR")):
         conn.execute(
             "INSERT INTO raw.france_travail_api_call (lookup_id, logical_date, run_id, requested_at, nir, dtnai,"
             " endpoint, outcome) VALUES (%s, %s, 'r', %s, %s, %s, %s, %s)",
@@ -150,7 +174,8 @@ def standin_people(population_order: list[str]) -> dict:
     return {
         (first, BORN): StandinPerson.found("PED"),
         (second, BORN): StandinPerson(UNKNOWN_ADDRESS),
-        # third and the rest are unknown to France Travail: S002
+        (third, BORN): StandinPerson(NO_ORIENTATION),
+        # the rest are unknown to France Travail: S002
     }
 
 
@@ -173,31 +198,56 @@ def test_sync_lands_one_row_per_response(conn, population, caplog):
     with StandinServer(standin_people(order)) as server, client_for(server) as client:
         report = sync(conn, client, select_people(conn, AS_OF, 30, 100), AS_OF, "run-1")
 
-    assert report.people == 5
-    assert report.counts == {"FOUND": 1, "UNKNOWN_ADDRESS": 1, "NO_CANDIDATE": 3}
-    assert report.requests == 3 + 3 + 3  # found: 3 calls; R998: 3; three S002: 1 each
+    assert report.people == 6
+    assert report.counts == {"FOUND": 1, "UNKNOWN_ADDRESS": 1, "NO_ORIENTATION": 1, "NO_CANDIDATE": 3}
+    assert report.requests == 2 + 2 + 2 + 3  # found, R998 and 204: 2 calls each; three S002: 1 each
     rows = landed(conn)
-    assert len(rows) == 3 + 3 + 3
+    assert len(rows) == 9
     by_lookup: dict[str, list[tuple]] = {}
     for row in rows:
         by_lookup.setdefault(row[0], []).append(row)
-    assert len(by_lookup) == 5
+    assert len(by_lookup) == 6
     for calls in by_lookup.values():
         assert len({(c[1], c[2]) for c in calls}) == 1  # one person per lookup
         assert all(c[8] is not None and c[8].tzinfo is not None for c in calls)
         assert all(c[9] == AS_OF for c in calls)
     found = next(calls for calls in by_lookup.values() if calls[0][1] == order[0])
-    assert [(c[3], c[4], c[6]) for c in found] == [
-        ("search", 200, "FOUND"), ("registration", 200, "FOUND"), ("orientation", 200, "FOUND")]
-    assert found[2][11]["codeParcours"] == "PED"
+    assert [(c[3], c[4], c[6]) for c in found] == [("search", 200, "FOUND"), ("read_orientation", 200, "FOUND")]
+    assert found[1][11][0]["parcours"] == "PED"  # the list, as received
     assert found[0][11]["jetonUsager"] == "[redacted]"
     no_address = next(calls for calls in by_lookup.values() if calls[0][1] == order[1])
-    assert [(c[3], c[5], c[6]) for c in no_address][-1] == ("orientation", "R998", "UNKNOWN_ADDRESS")
+    assert [(c[3], c[5], c[6]) for c in no_address][-1] == ("read_orientation", "R998", "UNKNOWN_ADDRESS")
+    no_orientation = next(calls for calls in by_lookup.values() if calls[0][1] == order[2])
+    assert [(c[3], c[4], c[6], c[11]) for c in no_orientation][-1] == ("read_orientation", 204, "NO_ORIENTATION",
+                                                                        None)
     assert {calls[0][6] for calls in by_lookup.values() if len(calls) == 1} == {"NO_CANDIDATE"}
+    assert lookups_for_day(conn, AS_OF) == {"FOUND": 1, "UNKNOWN_ADDRESS": 1, "NO_ORIENTATION": 1, "NO_CANDIDATE": 3}
 
     assert select_people(conn, AS_OF, 30, 100) == []  # everybody settled
     for value in order:
         assert value not in caplog.text
+
+
+def test_a_rerun_of_the_day_does_not_spend_the_quota_again(conn, population):
+    order = population["order"]
+    with StandinServer(standin_people(order)) as server, client_for(server) as client:
+        first = refresh(conn, client, as_of=AS_OF, max_age_days=30, limit=2, logical_date=AS_OF, run_id="run-1")
+        assert (first.people, first.spent_before) == (2, 0)
+        # The day is run again (a fix elsewhere, a replay): its limit is already spent.
+        again = refresh(conn, client, as_of=AS_OF, max_age_days=30, limit=2, logical_date=AS_OF, run_id="run-1")
+        assert (again.people, again.spent_before) == (0, 2)
+        assert server.request_counts["search"] == 2
+        assert exchanges_for_day(conn, AS_OF, "lookup") == 2
+        # A larger limit for the same day only spends the difference.
+        more = refresh(conn, client, as_of=AS_OF, max_age_days=30, limit=3, logical_date=AS_OF, run_id="run-2")
+        assert more.people == 1
+        # The next day has its own quota.
+        next_day = AS_OF + timedelta(days=1)
+        tomorrow = refresh(conn, client, as_of=next_day, max_age_days=30, limit=2, logical_date=next_day,
+                           run_id="run-3")
+        assert tomorrow.people == 2
+        assert server.request_counts["search"] == 5
+    assert {row[1] for row in landed(conn)} == set(order[:2])
 
 
 class CrashingClient:
@@ -226,7 +276,7 @@ def test_rerun_after_a_crash_only_queries_the_rest(conn, population):
         report = refresh(conn, client, as_of=AS_OF, max_age_days=30, limit=100, logical_date=AS_OF,
                          run_id="run-1")
 
-        assert report.people == 3
+        assert report.people == len(order) - 2
         assert server.request_counts["search"] == len(order)  # each person searched once in all
     assert {row[1] for row in landed(conn)} == set(order)
     assert select_people(conn, AS_OF, 30, 100) == []
@@ -235,18 +285,18 @@ def test_rerun_after_a_crash_only_queries_the_rest(conn, population):
 def test_errors_are_landed_and_retried_next_run(conn, population):
     order = population["order"]
     with StandinServer(standin_people(order)) as server, client_for(server) as client:
-        server.set_faults(fail_rate=1.0, fail_status=503, endpoints=("registration",))
+        server.set_faults(fail_rate=1.0, fail_status=503, endpoints=("read_orientation",))
         report = sync(conn, client, [Person(order[0], BORN)], AS_OF, "run-1")
 
     assert report.counts == {"ERROR": 1}
     assert [(row[3], row[4], row[6], row[7]) for row in landed(conn)] == [
-        ("search", 200, "FOUND", 1), ("registration", 503, "ERROR", 5)]
+        ("search", 200, "FOUND", 1), ("read_orientation", 503, "ERROR", 5)]
     # The search found the person, but the lookup is incomplete: due again, ahead of stale lookups.
     assert order[0] in [p.nir15 for p in select_people(conn, AS_OF, 30, 100)]
 
 
 def test_standin_knows_the_warehouse_people_with_a_france_travail_line(conn, population):
-    from aiguillage.france_travail.api_standin import people_from_warehouse
+    from aiguillage.france_travail.api_standin import FOUND, people_from_warehouse
 
     ft_file = add_file(conn, date(2026, 2, 10))
     conn.execute(
@@ -254,17 +304,18 @@ def test_standin_knows_the_warehouse_people_with_a_france_travail_line(conn, pop
         INSERT INTO raw.france_travail_record (file_id, line_number, kind, nir, identifiantpe, dtnai,
                                                date_evenement, code, motif)
         VALUES (%(f)s, 1, 'inscriptions', %(nir)s, '1234567A123', %(born)s, '2026-01-10', '1', NULL),
-               (%(f)s, 2, 'cessations', %(nir)s, '1234567A123', %(born)s, '2026-02-01', '1', 'REPRISE'),
-               (%(f)s, 3, 'stock', %(other)s, '7654321B321', %(born)s, '2026-01-15', '2', NULL)
+               (%(f)s, 2, 'inscriptions', %(other)s, '7654321B321', %(born)s, '2026-01-15', 'G', NULL),
+               (%(f)s, 3, 'stock', %(third)s, '7654321B322', %(born)s, '2026-01-15', 'F', NULL)
         """,
-        {"f": ft_file, "nir": nir(1)[:13], "other": nir(4)[:13], "born": BORN},
+        {"f": ft_file, "nir": nir(1)[:13], "other": nir(4)[:13], "third": nir(6)[:13], "born": BORN},
     )
 
     people = people_from_warehouse(conn)
 
-    assert set(people) == {(nir(1), BORN.isoformat()), (nir(4), BORN.isoformat())}
-    ceased = people[(nir(1), BORN.isoformat())].registration
-    assert ceased == {"inscrit": False, "categorie": 1, "dateInscription": "2026-01-10",
-                      "dateCessation": "2026-02-01", "motifCessation": "REPRISE"}
-    assert people[(nir(4), BORN.isoformat())].registration["categorie"] == 2
+    # Keyed by the 15-character NIR the search sends, the key computed for the CAF's 13 characters.
+    assert set(people) == {(nir(1), BORN.isoformat()), (nir(4), BORN.isoformat()), (nir(6), BORN.isoformat())}
+    assert people[(nir(4), BORN.isoformat())].behaviour == NO_ORIENTATION  # G: waiting for orientation
+    followed = people[(nir(6), BORN.isoformat())]
+    assert (followed.behaviour, followed.orientation["parcours"], followed.orientation["organisme"]) == (
+        FOUND, "PSP", "CD")  # F: social accompaniment by the Département
     assert people_from_warehouse(conn) == people  # deterministic

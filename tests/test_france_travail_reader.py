@@ -160,8 +160,14 @@ RULE_CASES = {
     "date empty": (line_with(date=""), "DATE_INVALID", "column date is empty"),
     "dtnai text": (line_with(dtnai="SAMIRA"), "DATE_INVALID", "column dtnai: a value of 6 characters"),
     "code empty": (line_with(code=""), "CODE_MISSING", "code is empty"),
-    "code 9": (line_with(code="9"), "CODE_MISSING", "code: '9' is not a job-seeker category 1 to 8"),
+    "code 9": (line_with(code="9"), "CODE_MISSING",
+               "code: '9' is not a France Travail category (1, 2, 3, 4, 5, 6, 7, 8, F, G)"),
     "code 0": (line_with(code="0"), "CODE_MISSING", "'0'"),
+    "code H": (line_with(code="H"), "CODE_MISSING", "code: 'H' is not a France Travail category"),
+    "nom too long": (line_with(nom="B" * 51), "FIELD_TOO_LONG", "column nom has 51 characters, at most 50"),
+    "adresse too long": (line_with(adresse="12 RUE " + "X" * 300), "FIELD_TOO_LONG",
+                         "column adresse has 307 characters, at most 250"),
+    "codeinsee too long": (line_with(codeinsee="930660"), "FIELD_TOO_LONG", "column codeinsee has 6 characters"),
 }
 
 
@@ -175,6 +181,47 @@ def test_each_line_rule_rejects_with_its_code(tmp_path, line, reason, detail_par
     assert detail_part in detail
     assert raw_line == line
     assert NIR13 not in detail and "BENALI" not in detail and "SAMIRA" not in detail
+
+
+@pytest.mark.parametrize(("written", "stored"), [("F", "F"), ("G", "G"), ("g", "G"), (" G ", "G"), ("01", "1"),
+                                                  ("8", "8")])
+def test_categories_since_2025_are_read_as_the_seed_writes_them(tmp_path, written, stored):
+    row = read_one(tmp_path, line_with(code=written))
+    assert row.table == "france_travail_record"
+    assert row.values[COLUMNS["france_travail_record"].index("code")] == stored
+
+
+def test_the_category_list_is_the_warehouse_seed(tmp_path, monkeypatch):
+    """One list, in the dbt seed: a category added there is accepted by the reader, a category
+    removed is rejected."""
+    import csv
+
+    from aiguillage.ingest import france_travail_reader
+
+    seeds = tmp_path / "dbt" / "seeds"
+    seeds.mkdir(parents=True)
+    with open(seeds / "codes_categorie_france_travail.csv", "w", encoding="utf-8", newline="") as handle:
+        writer = csv.writer(handle)
+        writer.writerow(["code", "libelle", "est_demandeur_emploi"])
+        writer.writerows([["1", "Un", "true"], ["H", "Une catégorie à venir", "false"]])
+    monkeypatch.setenv("AIGUILLAGE_DBT_PROJECT_DIR", str(tmp_path / "dbt"))
+    assert france_travail_reader.job_seeker_categories() == {"1", "H"}
+    assert read_one(tmp_path, line_with(code="H")).table == "france_travail_record"
+    refused = read_one(tmp_path, line_with(code="G"))
+    assert refused.values[1:3] == ("CODE_MISSING", "code: 'G' is not a France Travail category (1, H)")
+
+
+def test_the_project_seed_lists_1_to_8_f_and_g():
+    from aiguillage.ingest.france_travail_reader import job_seeker_categories
+
+    assert job_seeker_categories() == {"1", "2", "3", "4", "5", "6", "7", "8", "F", "G"}
+
+
+def test_a_long_value_is_measured_once_trimmed_and_never_quoted(tmp_path):
+    assert read_one(tmp_path, line_with(nom=" " * 20 + "B" * 50 + " " * 20)).table == "france_travail_record"
+    row = read_one(tmp_path, line_with(localite="SAINT-DENIS " * 10, code="", dtnai="x"))
+    assert row.values[1] == "FIELD_TOO_LONG"  # before the rules of the other columns
+    assert "SAINT" not in row.values[2]
 
 
 def test_reject_line_numbers_and_raw_line_without_crlf(tmp_path):

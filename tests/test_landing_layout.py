@@ -1,3 +1,4 @@
+import os
 from datetime import date
 from pathlib import Path
 
@@ -103,3 +104,69 @@ def test_bad_headers_say_why(tmp_path, content, words):
 def test_declared_encoding_with_bom():
     assert declared_encoding(b"\xef\xbb\xbf<?xml version=\"1.0\" encoding=\"utf-8\"?>") == "UTF-8"
     assert declared_encoding(b"<Racine/>") == "UTF-8"
+
+
+@pytest.mark.parametrize("folder", ["ALI05\n", "ALI05\r", "\nALI05", "ALI05 ", "ali05", "ALI5"])
+def test_an_agency_folder_must_be_exactly_an_agency_code(folder):
+    placement = layout.classify(f"ali/{folder}/ali_ALI05_20261126.csv")
+    assert placement.agency_code is None and "is not an agency code" in placement.problem
+
+
+def test_every_code_pattern_refuses_a_trailing_newline():
+    """A pattern anchored with "$" matches before a final newline: every code check uses \\Z."""
+    from aiguillage.extracts import files
+    from aiguillage.landing import layout
+    from aiguillage.roles import names
+
+    assert layout.AGENCY_CODE.match("ALI05") and not layout.AGENCY_CODE.match("ALI05\n")
+    assert files._CODE.match("ALI05") and not files._CODE.match("ALI05\n")
+    assert names._CODE.match("ALI05") and not names._CODE.match("ALI05\n")
+
+
+# --- names as they are printed ----------------------------------------------------------------------
+
+from hypothesis import given  # noqa: E402
+from hypothesis import strategies as st  # noqa: E402
+
+from aiguillage.landing.names import has_unsafe_characters, printable  # noqa: E402
+
+
+@pytest.mark.parametrize(("name", "shown"), [
+    ("ali/ALI05/ali_ALI05_20261126.csv", "ali/ALI05/ali_ALI05_20261126.csv"),
+    ("stock_\nforged.csv", "stock_\\nforged.csv"),
+    ("a\r\tb", "a\\r\\tb"),
+    ("red\x1b[31m.csv", "red\\x1b[31m.csv"),
+    ("del\x7f.csv", "del\\x7f.csv"),
+    ("c1\x85.csv", "c1\\x85.csv"),
+    ("rtl\u202egpj.csv", "rtl\\u202egpj.csv"),
+    ("line\u2028sep", "line\\u2028sep"),
+    (os.fsdecode(b"latin\xe9.csv"), "latin\\xe9.csv"),
+    (b"bytes\xff.csv", "bytes\\xff.csv"),
+    ("Hélène Çelik.csv", "Hélène Çelik.csv"),
+    (None, ""),
+])
+def test_printable_escapes_what_could_forge_a_line(name, shown):
+    assert printable(name) == shown
+
+
+@given(st.text())
+def test_printable_never_leaves_a_control_character(name):
+    shown = printable(name)
+    assert not has_unsafe_characters(shown)
+    assert "\n" not in shown and "\r" not in shown
+    shown.encode("utf-8")  # storable and printable anywhere
+    if not has_unsafe_characters(name):
+        assert shown == name  # ordinary names are shown as they are
+
+
+@given(st.binary(min_size=1, max_size=40))
+def test_printable_shows_any_file_system_name(raw):
+    shown = printable(os.fsdecode(raw))
+    assert not has_unsafe_characters(shown)
+    shown.encode("utf-8")
+
+
+def test_log_fields_escape_a_name():
+    from aiguillage.observability.log_context import fields
+
+    assert fields(file="ali/x_\nforged=1.csv", rows=2) == "file=ali/x_\\nforged=1.csv rows=2"

@@ -21,6 +21,7 @@ from types import SimpleNamespace
 import psycopg
 import pytest
 
+from aiguillage.alerts.privacy import PLACEHOLDER
 from aiguillage.extracts.daily import receiving_agencies
 from aiguillage.observability import task_runs
 from aiguillage.observability.log_context import fields, run_log
@@ -36,33 +37,53 @@ PLANTED_NOM, PLANTED_PRENOM, PLANTED_VOIE = "ZEPHYRINAUD", "QUENTAVIA", "DU CANA
 
 # --- the day run -------------------------------------------------------------------------------------
 
+def _xml_encoding(path: Path) -> str:
+    """The encoding a CAF flow declares (the partners write windows-1252 or UTF-8)."""
+    with open(path, "rb") as handle:
+        declared = re.search(rb'encoding="([^"]+)"', handle.readline())
+    return declared.group(1).decode("ascii") if declared else "utf-8"
+
+
+def _csv_encoding(path: Path) -> str:
+    """France Travail writes its CSV files in UTF-8 or windows-1252."""
+    try:
+        path.read_bytes().decode("utf-8")
+    except UnicodeDecodeError:
+        return "cp1252"
+    return "utf-8"
+
+
 def _plant(landing: Path) -> None:
     caf = next((landing / "caf").glob("*_M.xml"))
-    text = caf.read_text(encoding="utf-8")
+    encoding = _xml_encoding(caf)
+    text = caf.read_text(encoding=encoding)
     text = re.sub(r"<NOM>[^<]+</NOM><NOMNAI>[^<]+</NOMNAI><PRENOM>[^<]+</PRENOM>",
                   f"<NOM>{PLANTED_NOM}</NOM><NOMNAI>{PLANTED_NOM}</NOMNAI><PRENOM>{PLANTED_PRENOM}</PRENOM>", text,
                   count=1)
     text = re.sub(r"<NOMVOIE>[^<]+</NOMVOIE>", f"<NOMVOIE>{PLANTED_VOIE}</NOMVOIE>", text, count=1)
-    caf.write_text(text, encoding="utf-8")
+    caf.write_text(text, encoding=encoding)
     stock = next((landing / "france_travail").glob("stock_*.csv"))
-    lines = stock.read_text(encoding="utf-8").splitlines()
+    encoding = _csv_encoding(stock)
+    with open(stock, encoding=encoding, newline="") as handle:  # line ends kept as written (CRLF or LF)
+        lines = handle.read().split("\n")
     header, first = lines[0].split(";"), lines[1].split(";")
     first[header.index("nom")], first[header.index("prenom")] = PLANTED_NOM, PLANTED_PRENOM
     first[header.index("adresse")] = f"7 IMPASSE {PLANTED_VOIE}"
-    stock.write_text("\n".join([lines[0], ";".join(first), *lines[2:]]) + "\n", encoding="utf-8")
+    with open(stock, "w", encoding=encoding, newline="") as handle:
+        handle.write("\n".join([lines[0], ";".join(first), *lines[2:]]))
 
 
 def _personal_values(landing: Path) -> dict[str, set[str]]:
     """NIRs, names and street addresses of the landing zone's people."""
     nirs, names, addresses = set(), set(), set()
     for caf in (landing / "caf").glob("*.xml"):
-        text = caf.read_text(encoding="utf-8")
+        text = caf.read_text(encoding=_xml_encoding(caf))
         nirs.update(re.findall(r"<NIR>(\d{13,15})</NIR>", text))
         names.update(re.findall(r"<(?:NOM|NOMNAI|PRENOM|PRENOM2)>([^<]+)</", text))
         addresses.update(f"{number} {kind} {street}" for number, kind, street in re.findall(
             r"<NUMVOIE>(\d+)</NUMVOIE>\s*<LIBTYPEVOIE>([^<]*)</LIBTYPEVOIE><NOMVOIE>([^<]+)</NOMVOIE>", text))
     for csv_file in (landing / "france_travail").glob("*.csv"):
-        lines = csv_file.read_text(encoding="utf-8").splitlines()
+        lines = csv_file.read_text(encoding=_csv_encoding(csv_file)).splitlines()
         header = lines[0].split(";")
         for line in lines[1:]:
             values = dict(zip(header, line.split(";"), strict=False))
@@ -243,6 +264,13 @@ def test_a_failing_task_records_state_failed(day_run):
     assert report["status"] == "failed"
     assert {"what": "task referral_warehouse.build_referral_warehouse",
             "reason": "ended failed (MissingKeyError)"} in report["failed"]
+    # The day's report says why, in the words the error gave, as the failure callback recorded them.
+    cause = ("referral_warehouse.build_referral_warehouse failed: MissingKeyError: AIGUILLAGE_PSEUDONYMISATION_KEY "
+             "must be at least 16 characters long")
+    assert f"  - {cause}" in result.stdout, result.stdout[-3000:]
+    with psycopg.connect(day_run["url"]) as conn:
+        assert task_runs.failures_of_run(conn, "referral_warehouse", rows[0]["run_id"]) == {
+            ("build_referral_warehouse", -1): cause.split(" failed: ", 1)[1]}
 
 
 @pytest.mark.airflow
@@ -307,6 +335,54 @@ def test_a_try_is_read_from_the_callback_context():
     assert (run.day, run.label, run.map_index, run.try_number, run.seconds, run.error_type, run.hostname) == (
         date(2026, 11, 4), "ALI04", 3, 2, 12.5, "ExtractWithheld", "worker-1")
     assert task_runs.from_context(_context(), task_runs.SUCCESS).error_type is None
+
+
+def test_an_error_message_is_cleaned_before_it_is_kept_or_printed(conn):
+    # A database error quotes rows in its DETAIL and values in its first line: neither is kept.
+    conn.execute("CREATE TEMP TABLE person (nir text PRIMARY KEY, born date)")
+    conn.execute("INSERT INTO person VALUES ('185059312345678', '1985-05-01')")
+    with pytest.raises(psycopg.errors.UniqueViolation) as duplicate:
+        conn.execute("INSERT INTO person VALUES ('185059312345678', '1985-05-01')")
+    conn.rollback()
+    assert "185059312345678" in str(duplicate.value)
+    assert task_runs.error_message(duplicate.value) == 'duplicate key value violates unique constraint "person_pkey"'
+    with pytest.raises(psycopg.errors.InvalidDatetimeFormat) as bad_date:
+        conn.execute("SELECT 'Zephyrin Quentavia'::date")
+    conn.rollback()
+    assert task_runs.error_message(bad_date.value) == 'invalid input syntax for type date: "…"'
+
+    # The project's own words are kept, on one line, control characters escaped.
+    assert task_runs.error_message(RuntimeError("dbt build failed for 2026-11-03 (2 nodes): a; b\nsecond line")) == (
+        "dbt build failed for 2026-11-03 (2 nodes): a; b")
+    assert task_runs.error_message(ValueError("file caf/\x1b[31mred.xml unreadable")) == (
+        "file caf/\\x1b[31mred.xml unreadable")
+    assert task_runs.error_message(RuntimeError("file VRSB0801_931_20261103120000.xml")) == (
+        "file VRSB0801_931_20261103120000.xml")  # a time stamp, not a NIR
+    # Anything that looks like a NIR or an e-mail address: the whole message goes.
+    for planted in ("1 85 05 93 123 456 78", "185059312345678", "jean.dupont@example.org"):
+        assert task_runs.error_message(RuntimeError(f"row of {planted} rejected")) == PLACEHOLDER
+    # The cause under Airflow's wrapper; no message, no words; a long one cut.
+    withheld = RuntimeError("ALI02 withheld")
+    withheld.__cause__ = type("ExtractWithheld", (Exception,), {})("ALI02 withheld: 2 lines without agency")
+    assert task_runs.error_message(withheld) == "ALI02 withheld: 2 lines without agency"
+    assert task_runs.error_message(KeyError()) is None and task_runs.error_message(None) is None
+    assert len(task_runs.error_message(RuntimeError("x" * 5000))) == task_runs.MESSAGE_MAX_CHARS
+    assert task_runs.failure_line("MissingKeyError", None) == "MissingKeyError"
+
+
+def test_the_cause_of_a_failed_task_is_kept_and_read_back(conn):
+    error = RuntimeError("dbt build failed for 2026-11-04 (1 nodes): model.aiguillage.referrals: error")
+    context = {**_context(dag_id="referral_warehouse", task_id="build_referral_warehouse"), "exception": error}
+    with conn.transaction():
+        task_runs.record(conn, task_runs.from_context(context, task_runs.FAILED))
+        retried = task_runs.from_context({**_context(task_id="check_quality"), "exception": TimeoutError("slow")},
+                                         task_runs.UP_FOR_RETRY)
+        task_runs.record(conn, retried)
+        task_runs.record(conn, _try("check_quality", 2, "success", 1.0, minute=4))
+    assert task_runs.failures_of_run(conn, "referral_warehouse", "run-1") == {
+        ("build_referral_warehouse", -1): "RuntimeError: dbt build failed for 2026-11-04 (1 nodes): "
+                                          "model.aiguillage.referrals: error"}
+    assert task_runs.failures_of_run(conn, "referral_extracts", "run-1") == {}, "its retry succeeded"
 
 
 def _try(task_id: str, try_number: int, state: str, seconds: float, *, minute: int, label=None, map_index=-1,

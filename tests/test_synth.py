@@ -15,6 +15,7 @@ from pathlib import Path
 import pytest
 from lxml import etree
 
+from aiguillage.ingest.france_travail_reader import job_seeker_categories
 from aiguillage.nir import is_valid_nir, nir_key
 from aiguillage.referential import load_communes
 from aiguillage.synth import SynthSummary, generate
@@ -193,7 +194,8 @@ def test_headers_and_trailers(run):
         assert header.findtext("NUMVERSIONAPPLIEME") == "4200"
         assert header.findtext("DTCREAFLUX") == day.isoformat() and f"_{day:%Y%m%d}_" in path.name
         assert header.findtext("DTREF") == day.replace(day=1).isoformat()
-        datetime.strptime(header.findtext("HEUCREAFLUX"), "%H:%M:%S")
+        # as the CNAF writes it: fractional seconds (xsd:time), e.g. 01:18:36.0000
+        datetime.strptime(header.findtext("HEUCREAFLUX"), "%H:%M:%S.%f")
         blocks = root.findall("InfosFoyerRSA")
         assert int(root.findtext("TransmissionFlux/NBTOTDOSRSATRANSM")) == len(blocks)
         with_anomaly = sum(1 for b in blocks if b.find("Anomalie") is not None)
@@ -337,7 +339,14 @@ def test_identifiers(monthly):
     assert len(set(numbers)) == len(numbers) and all(len(n) <= 11 for n in numbers)
     assert len(set(matricules)) == len(matricules)
     assert all(m.isdigit() and len(m) <= 15 for m in matricules)
-    assert Counter(len(m) for m in matricules).most_common(1)[0][0] == 7, "mostly 7 digits"
+    lengths = Counter(len(m) for m in matricules)
+    assert lengths.most_common(1)[0][0] == 7, "mostly 7 digits"
+    assert lengths[15] > len(matricules) // 5, "some on 15 digits, as the CNAF's software writes them"
+    # A 15-digit MATRICULE is the allocataire number then zeros: its first 7 characters (numero_caf) name it.
+    assert all(m[7:] == "0" * 8 for m in matricules if len(m) == 15)
+    # Codes padded to their width, as real flows have them (the reader trims them).
+    assert {d.text(".//TYPEPARTE") for d in monthly} == {"CG "}
+    assert {p.findtext("Identification/QUAL") for d in monthly for p in d.persons} >= {"MR ", "MME"}
     for dossier in monthly:
         assert dossier.text(".//DTDEMRSA") < START.isoformat()
 
@@ -417,19 +426,19 @@ def test_daily_movements(monthly, dailies):
 
 
 def test_encodings_of_caf_files(run):
-    seen = set()
+    # Written the way the CNAF's software writes them: windows-1252, declared in the prolog.
     for path in _caf_files(run):
         raw = path.read_bytes()
         declared = re.match(rb'<\?xml version="1\.0" encoding="([^"]+)"\?>', raw).group(1).decode()
-        seen.add(declared)
-        text = raw.decode(declared)  # decodes with what it declares
-        if declared == "ISO-8859-1" and re.search(r"[ÉÈÊËÇÏÎÔÖÜ]", text):
-            with pytest.raises(UnicodeDecodeError):
-                raw.decode("utf-8")
+        assert declared == "windows-1252"
+        raw.decode("cp1252")  # decodes with what it declares
         assert etree.fromstring(raw).tag == "Racine"
-    assert seen == {"ISO-8859-1", "UTF-8"}
-    monthly_text = _caf_files(run)[0].read_bytes().decode("utf-8", errors="replace")
-    assert re.search(r"[ÉÈÇÏËÎ]", monthly_text) or "\ufffd" in monthly_text, "accented names occur"
+    monthly = _caf_files(run)[0].read_bytes()
+    text = monthly.decode("cp1252")
+    assert re.search(r"[ÉÈÇÏËÎ]", text), "accented names occur"
+    assert "Œ" in text, "a character windows-1252 has and ISO-8859-1 has not"
+    with pytest.raises(UnicodeDecodeError):
+        monthly.decode("utf-8")
 
 
 # ----- France Travail files -----
@@ -447,12 +456,16 @@ def test_france_travail_files_follow_the_contract(run):
             assert IDENTIFIANTPE.fullmatch(line["identifiantpe"])
             datetime.strptime(line["dtnai"], "%d/%m/%Y")
             datetime.strptime(line["date"], "%d/%m/%Y")
-            assert line["code"] in {str(n) for n in range(1, 9)}
+            assert line["code"] in job_seeker_categories()  # the reader's list: the warehouse seed
             assert re.fullmatch(r"[0-9]{5}", line["ale"]) and re.fullmatch(r"[0-9]{5}", line["codeinsee"])
             assert line["nom"].strip() and line["prenom"].strip() and line["adresse"]
             if kind in ("cessations", "radiations"):
                 assert line["motif"]
     lines = Counter(path.name.split("_")[0] for path in _ft_files(run) for _ in read_ft(path)[2])
+    # Since 2025, RSA beneficiaries registered automatically: some lines in G (waiting for orientation)
+    # and F (social accompaniment), most in the job-seeker categories.
+    categories = Counter(row[6] for path in _ft_files(run) for row in read_ft(path)[2])
+    assert categories["G"] > categories["F"] > 0 and sum(categories[str(n)] for n in range(1, 9)) > categories["G"]
     assert (
         lines["stock"] > 0.3 * HOUSEHOLDS
         and lines["inscriptions"]
@@ -528,7 +541,8 @@ def test_defects_are_injected_and_listed(with_defects):
     monthly_root = etree.parse(str(monthly_path)).getroot()
     nirs = [n.text for n in monthly_root.iter("NIR")]
     assert any(not is_valid_nir(n) for n in nirs), "some NIR keys are wrong"
-    assert all(len(n) == 15 and nir_key(n[:13]) for n in nirs)
+    assert all(len(n) in (13, 15) and nir_key(n[:13]) for n in nirs)
+    assert any(len(n) == 13 for n in nirs), "some NIRs come without their key, as in real flows"
     assert any(b.find("PrestationRSA/DetailDroitRSA") is None for b in monthly_root.iter("InfosFoyerRSA"))
     for needle in ("wrong NIR key", "MontantCalculDroitRSAPersonne", "DetailDroitRSA"):
         assert needle in described

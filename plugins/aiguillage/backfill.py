@@ -53,16 +53,19 @@ class Plan:
     in_transit: int = 0
 
 
-def _recorded(conn) -> tuple[set[tuple[str, int, int]], dict[str, str]]:
-    """(path, size, mtime) of every recorded file, and the path of each content recorded as an original."""
+def _recorded(conn) -> tuple[set[tuple[str, int, int]], dict[tuple, str]]:
+    """(path, size, mtime) of every recorded file, and the path of each file accepted for loading,
+    by content identity (registry.content_identity)."""
     if conn is None or conn.execute("SELECT to_regclass('registry.landing_file')").fetchone()[0] is None:
         return set(), {}
-    rows = conn.execute("SELECT relative_path, size_bytes, mtime_ns, sha256, status FROM registry.landing_file")
+    rows = conn.execute(
+        "SELECT relative_path, size_bytes, mtime_ns, sha256, source, kind, agency_code, status"
+        " FROM registry.landing_file ORDER BY file_id")
     seen, originals = set(), {}
-    for path, size, mtime, sha, status in rows:
+    for path, size, mtime, sha, source, kind, agency, status in rows:
         seen.add((path, size, mtime))
-        if status != "duplicate":
-            originals[sha] = path
+        if status in registry.ACCEPTED_STATUSES:
+            originals.setdefault((sha, source, kind, agency), path)
     return seen, originals
 
 
@@ -83,15 +86,12 @@ def plan(landing: Path, days: list[date], conn=None) -> Plan:
         if due is None:
             result.not_due.append(item.relative_path)
             continue
-        sha = registry.sha256_of(landing / item.relative_path)
-        if sha in originals:
-            planned = PlannedFile(item.relative_path, "duplicate", f"same content as {originals[sha]}")
-        elif item.problem is not None:
-            planned = PlannedFile(item.relative_path, "quarantined", item.problem)
-        else:
-            planned = PlannedFile(item.relative_path, "registered")
-        originals.setdefault(sha, item.relative_path)
-        due.files.append(planned)
+        item.sha256 = registry.sha256_of(landing / item.relative_path)
+        identity = registry.content_identity(item)
+        status, reason = registry.judged(item, originals.get(identity))
+        if status == "registered":
+            originals[identity] = item.relative_path
+        due.files.append(PlannedFile(item.relative_path, status, reason))
     for day_plan in result.days:
         day_plan.files.sort(key=lambda planned: planned.relative_path)
     return result

@@ -32,7 +32,47 @@ def _positive(text: str) -> int:
 
 
 def _say(message: str) -> None:
-    print(message, flush=True)
+    """Print one line of the command's output. Control characters are escaped: a line may name a
+    partner file, and a file name can hold a line break (a forged line) or a terminal escape."""
+    from aiguillage.landing.names import printable
+
+    print(printable(message), flush=True)
+
+
+# Exit code of a command refused because another run holds the warehouse: sysexits' EX_TEMPFAIL, "try
+# again later", so that a wrapper script can tell it from a failure.
+BUSY_EXIT = 75
+# The claims this command holds (aiguillage.run_lock): kept referenced, so held until the process ends.
+_CLAIMS: list = []
+
+
+def _before_earliest(command: str, day: date) -> bool:
+    """Say so when ``day`` is before the earliest day any DAG runs for (dag_defaults.START_DATE)."""
+    from aiguillage.dag_defaults import earliest_day_refusal
+
+    refused = earliest_day_refusal(day)
+    if refused:
+        _say(f"aiguillage {command}: refused: {refused}")
+    return refused is not None
+
+
+def _claim(command: str, days: list[date], dag_ids, *, works: tuple[str, ...] = ()) -> int | None:
+    """Claim the DAGs this command runs on the warehouse until it ends (aiguillage.run_lock). None when
+    claimed; otherwise the exit code, after one sentence naming the run that holds them."""
+    from aiguillage import run_lock
+
+    url = None
+    try:
+        url = config.warehouse_url()
+        _CLAIMS.append(run_lock.claim(command, days, dag_ids, works=works))
+    except run_lock.RunRefused as refused:
+        _say(f"aiguillage {command}: refused: {refused}")
+        return BUSY_EXIT
+    except Exception as error:  # psycopg.OperationalError and friends: say it plainly, once
+        where = config.redact_url(url) if url else "(embedded)"
+        _say(f"aiguillage {command}: cannot reach the warehouse {where}: {str(error).strip()}")
+        return 1
+    return None
 
 
 @contextlib.contextmanager
@@ -92,6 +132,7 @@ def _run_days(days: list[date], landing: Path, outbox: Path, retries: int,
             return _run_days(days, landing, outbox, retries, stock=stock, dag_ids=dag_ids, halt=halt)
     from aiguillage import report, runner, warehouse
     from aiguillage.france_travail.api_sync import lookups_for_day
+    from aiguillage.france_travail.send_orientations import summary_for_day as sends_for_day
     from aiguillage.landing.registry import files_for_day
 
     log_file = config.home_dir() / "logs" / "airflow-runs.log"
@@ -115,18 +156,22 @@ def _run_days(days: list[date], landing: Path, outbox: Path, retries: int,
         except Exception as error:  # the DAGs could not even start (their files fail to import...)
             if halt is None:
                 raise
-            halt.append((day, [f"the day's DAGs could not run: {type(error).__name__}: {error}"]))
+            from aiguillage.observability.task_runs import error_message, failure_line, original_error_type
+
+            cause = failure_line(original_error_type(error), error_message(error))
+            halt.append((day, [f"the day's DAGs could not run: {cause}"]))
             return False, recorded
         with warehouse.connect() as conn:
             scanned = outcome.dags and outcome.dags[0].dag_id == "landing_registry"
             files = [] if scanned and outcome.dags[0].state != "success" else files_for_day(conn, day)
             lookups = lookups_for_day(conn, day)
+            sends = sends_for_day(conn, day)
             extracts_run = next((dag for dag in outcome.dags if dag.dag_id == "referral_extracts"), None)
             # What this run decided for each agency (nothing when the extracts were not run this time).
             extracts = report.extract_outcomes(conn, day, extracts_run.started_at) if extracts_run else []
         recorded.append((day, files))
-        api_configured = "AIRFLOW_CONN_FRANCE_TRAVAIL_API" in os.environ or bool(lookups)
-        for line in [*report.day_lines(outcome, files), *report.api_lines(lookups, api_configured),
+        api_configured = "AIRFLOW_CONN_FRANCE_TRAVAIL_API" in os.environ or bool(lookups) or bool(sends)
+        for line in [*report.day_lines(outcome, files), *report.api_lines(lookups, api_configured, sends),
                      *report.extract_lines(extracts, outbox, day)]:
             _say(line)
         problems = report.problems(outcome, files) + report.extract_problems(extracts)
@@ -177,12 +222,21 @@ def _stock_known(stock: list[str], day: date) -> bool:
 
 
 def cmd_run(args: argparse.Namespace) -> int:
+    from aiguillage.runner import DAILY_DAGS
+
+    if _before_earliest("run", args.date):
+        return 2
     landing = args.landing.resolve()
     if not landing.is_dir():
         _say(f"aiguillage run: landing zone {landing} does not exist")
         return 2
     if args.stock and not _stock_known(args.stock, args.date):
         return 2
+    busy = _claim("run", [args.date], args.only or DAILY_DAGS)
+    if busy is not None:
+        return busy
+    if args.settle is not None:  # this run's scan only (the DAGs run in this process)
+        os.environ[config.LANDING_SETTLE_VAR] = str(args.settle)
     args.outbox.mkdir(parents=True, exist_ok=True)
     ok, _ = _run_days([args.date], landing, args.outbox.resolve(), args.retries, args.france_travail_standin,
                       stock=args.stock, dag_ids=args.only)
@@ -215,7 +269,7 @@ def _backfill_plan(landing: Path, days: list[date]) -> int:
 
 
 def cmd_backfill(args: argparse.Namespace) -> int:
-    from aiguillage import backfill
+    from aiguillage import backfill, runner
 
     landing = args.landing.resolve()
     if not landing.is_dir():
@@ -225,6 +279,8 @@ def cmd_backfill(args: argparse.Namespace) -> int:
         days = backfill.days_between(args.start, args.end)
     except ValueError as error:
         _say(f"aiguillage backfill: {error}")
+        return 2
+    if _before_earliest("backfill", days[0]):
         return 2
     reachable, latest = _latest_built_day("backfill")
     if not reachable:
@@ -237,6 +293,9 @@ def cmd_backfill(args: argparse.Namespace) -> int:
         return _backfill_plan(landing, days)
     if args.stock and not _stock_known(args.stock, days[-1]):
         return 2
+    busy = _claim("backfill", days, args.only or runner.DAILY_DAGS)
+    if busy is not None:
+        return busy
     args.outbox.mkdir(parents=True, exist_ok=True)
     outbox = args.outbox.resolve()
     _say(f"Backfill: {len(days)} day(s) from {days[0]} to {days[-1]}, in order, stopping at the first day "
@@ -293,10 +352,15 @@ def cmd_replay(args: argparse.Namespace) -> int:
     from aiguillage import backfill, runner, warehouse
     from aiguillage.extracts.delivery import delivered_agencies
 
+    if _before_earliest("replay", args.date):
+        return 2
     landing = args.landing.resolve()
     if not landing.is_dir():
         _say(f"aiguillage replay: landing zone {landing} does not exist")
         return 2
+    busy = _claim("replay", [args.date], runner.DAILY_DAGS)
+    if busy is not None:
+        return busy
     reachable, latest = _latest_built_day("replay")
     if not reachable:
         return 1
@@ -341,6 +405,10 @@ def cmd_redeliver(args: argparse.Namespace) -> int:
 
     outbox = args.outbox.resolve()
     fichiers = None if args.fichier == "all" else (args.fichier,)
+    # The re-delivery is the work of the agency's delivery task, done here: held as that task holds it.
+    busy = _claim("redeliver", [args.date], ("referral_extracts",), works=(f"referral_extracts/{args.agency}",))
+    if busy is not None:
+        return busy
     try:
         with warehouse.connect() as conn:
             known = conn.execute("SELECT to_regclass('referentiel.destinations')").fetchone()[0] is not None
@@ -364,9 +432,15 @@ def cmd_redeliver(args: argparse.Namespace) -> int:
 
 
 def cmd_demo(args: argparse.Namespace) -> int:
-    from aiguillage import report, warehouse
+    from aiguillage import report, runner, warehouse
     from aiguillage.synth import generate
 
+    if _before_earliest("demo", args.date):
+        return 2
+    days = [args.date + timedelta(days=offset) for offset in range(args.days)]
+    busy = _claim("demo", days, runner.DAILY_DAGS)
+    if busy is not None:
+        return busy
     workdir = (args.workdir or config.home_dir() / "demo").resolve()
     landing, outbox = workdir / "landing", workdir / "outbox"
     _say(f"Aiguillage demo: {args.households:,} households over {args.days} days from {args.date}, "
@@ -377,7 +451,8 @@ def cmd_demo(args: argparse.Namespace) -> int:
                        defects=args.defects, progress=lambda message: _say("  " + message))
     _say(f"  {len(summary.files)} files, {summary.persons:,} persons")
     _say("Step 2/2: running the daily pipeline for each day")
-    days = [args.date + timedelta(days=offset) for offset in range(args.days)]
+    # The demo wrote and closed every file itself: nothing is still being uploaded, no need to wait.
+    os.environ[config.LANDING_SETTLE_VAR] = "0"
     ok, recorded = _run_days(days, landing, outbox, retries=0, france_travail_standin=True)
     _say("")
     _say("Summary")
@@ -410,7 +485,8 @@ def cmd_warehouse(args: argparse.Namespace) -> int:
         return 0 if args.action == "status" else 2
     if args.action == "start":
         server = embedded_pg.pin(home)
-        _say(f"Embedded warehouse running: {server.url}\nStop it with: aiguillage warehouse stop")
+        _say(f"Embedded warehouse running: {server.url}")
+        _say("Stop it with: aiguillage warehouse stop")
     elif args.action == "stop":
         _say("Embedded warehouse stopped." if embedded_pg.stop(home) else "Embedded warehouse was not running.")
     elif args.action == "status":
@@ -444,6 +520,10 @@ def cmd_retention(args: argparse.Namespace) -> int:
     from aiguillage.retention.command import retention_command
 
     as_of = args.as_of or datetime.now(ZoneInfo(TIMEZONE)).date()
+    # The purge runs here, not through its DAG's task: it holds the run lock that task would hold.
+    busy = _claim("retention", [as_of], ("rgpd_retention",), works=("rgpd_retention",))
+    if busy is not None:
+        return busy
     return retention_command(as_of, args.outbox, args.dry_run)
 
 
@@ -480,6 +560,9 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--only", type=_dag_ids, default=None, metavar="DAGS",
                      help="run only these DAGs of the day (comma-separated, run in the day's order), e.g. "
                           "referral_extracts to re-deliver after fixing a destination")
+    run.add_argument("--settle", type=int, default=None, metavar="SECONDS",
+                     help="read landing files left unchanged for this long (default: "
+                          "AIGUILLAGE_LANDING_SETTLE_SECONDS, else 60); 0 when every file is known to be complete")
     run.set_defaults(handler=cmd_run)
 
     backfill = commands.add_parser(

@@ -89,14 +89,37 @@ def _int_setting(name: str, default: int) -> int:
         return default
 
 
+LANDING_SETTLE_VAR = "AIGUILLAGE_LANDING_SETTLE_SECONDS"
+
+
+def landing_settle_seconds() -> int:
+    """A landing file changed less than this many seconds ago is still being written: the scan
+    leaves it for the next run (data contract §1). 60 s outlasts the pauses of a live transfer."""
+    return max(0, _int_setting(LANDING_SETTLE_VAR, 60))
+
+
+def load_max_attempts() -> int:
+    """Loads of one file that may fail to finish (process killed, crash) before it is quarantined."""
+    return max(1, _int_setting("AIGUILLAGE_LOAD_MAX_ATTEMPTS", 3))
+
+
 def france_travail_api_max_age_days() -> int:
     """A person's France Travail situation older than this is looked up again."""
     return _int_setting("AIGUILLAGE_FT_API_MAX_AGE_DAYS", 30)
 
 
 def france_travail_api_limit() -> int:
-    """At most this many people looked up in the France Travail API per run."""
+    """At most this many people looked up, and this many orientations sent, in the France Travail API
+    per logical day (what earlier runs of the day spent counts)."""
     return _int_setting("AIGUILLAGE_FT_API_LIMIT", 500)
+
+
+def france_travail_agent() -> tuple[str, str, str]:
+    """Who the France Travail API is told makes the calls (headers pa-identifiant-agent, pa-nom-agent,
+    pa-prenom-agent). France Travail asks batch processes for "BATCH" and a logical batch name."""
+    return (os.environ.get("AIGUILLAGE_FT_AGENT_ID") or "BATCH",
+            os.environ.get("AIGUILLAGE_FT_AGENT_NOM") or "Aiguillage",
+            os.environ.get("AIGUILLAGE_FT_AGENT_PRENOM") or "Aiguillage")
 
 
 def configured_warehouse_url() -> str | None:

@@ -11,7 +11,11 @@ TIMEZONE = "Europe/Paris"
 DAILY_SCHEDULE = "0 6 * * *"
 # "off": no DAG starts on its own; runs happen only when triggered (a replay stack, a test stack).
 SCHEDULES_VAR = "AIGUILLAGE_SCHEDULES"
-START_DATE = datetime(2026, 1, 1)
+# The earliest day any DAG runs for: the RSA exists since 1 June 2009 (loi du 1er décembre 2008), so a
+# département's archived flows can be replayed from then on. Airflow creates no task instance for a
+# logical date before a DAG's start date (the run would "succeed" doing nothing): the commands refuse
+# such a day up front (:func:`earliest_day_refusal`).
+START_DATE = datetime(2009, 6, 1)
 
 # Asset URIs: the contracts between DAGs.
 LANDING_REGISTRY_ASSET = "aiguillage://registry/landing_files"
@@ -51,6 +55,14 @@ def cron_schedule(expression: str) -> str | None:
     import os
 
     return None if os.environ.get(SCHEDULES_VAR, "on").lower() == "off" else expression
+
+
+def earliest_day_refusal(day: date) -> str | None:
+    """Why ``day`` cannot be run (it is before the earliest day), or None when it can."""
+    if day >= START_DATE.date():
+        return None
+    return (f"{day} is before {START_DATE.date()}, the earliest day the pipeline runs for (the RSA exists "
+            f"since that day): nothing was run")
 
 
 def day_of(logical_date: datetime) -> date:

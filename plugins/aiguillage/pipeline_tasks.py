@@ -7,6 +7,7 @@ from pathlib import Path
 
 from aiguillage import config, dag_defaults, warehouse
 from aiguillage.observability.log_context import fields, run_log
+from aiguillage.run_lock import exclusive
 
 # Lines start with run_id=… day=… dag=… task=…: one summary line per task, counts and file names only.
 log = run_log(__name__)
@@ -21,6 +22,9 @@ def resolve_landing(landing_dir: str | None) -> Path:
     return landing
 
 
+# Every task body works under its DAG's run lock (aiguillage.run_lock): a second run of the DAG on the
+# warehouse waits for it, then fails naming it.
+@exclusive("landing_registry")
 def register_landing_files(logical_date: datetime, run_id: str, landing_dir: str | None) -> dict:
     """Scan the landing zone for the run's day and record new files. Returns counts for XCom."""
     from aiguillage.landing.registry import scan_and_record
@@ -31,13 +35,18 @@ def register_landing_files(logical_date: datetime, run_id: str, landing_dir: str
         warehouse.migrate(conn)
         result = scan_and_record(conn, landing, day, run_id)
     log.info("landing scan: %s", fields(seen=result.files_seen, recorded=result.counts(),
-                                        not_due=result.files_not_due, in_transit=result.files_skipped))
+                                        not_due=result.files_not_due, in_transit=result.files_skipped,
+                                        not_settled=result.files_unsettled, vanished=result.files_vanished,
+                                        unreadable=result.files_unreadable))
     return {
         "day": day.isoformat(),
         "files_seen": result.files_seen,
         "recorded": result.counts(),
         "not_due": result.files_not_due,
         "in_transit": result.files_skipped,
+        "not_settled": result.files_unsettled,
+        "vanished": result.files_vanished,
+        "unreadable": result.files_unreadable,
     }
 
 
@@ -54,6 +63,7 @@ def _load_summary(day, outcomes) -> dict:
     }
 
 
+@exclusive("{source}_ingestion")
 def load_source_files(source: str, logical_date: datetime, landing_dir: str | None) -> dict:
     """Load every registered file of ``source`` into the raw layer, one transaction per file."""
     from aiguillage.ingest.loader import load_pending
@@ -71,25 +81,29 @@ def load_source_files(source: str, logical_date: datetime, landing_dir: str | No
 
 
 def _reader_for(source: str, day):
+    """The reader of ``source``'s files: called with the pending file and its opened stream (the
+    loader opens each file safely and checks that the bytes read are the bytes registered)."""
     if source == "caf":
         from aiguillage.ingest.caf_reader import read_caf
 
-        return lambda pending, path: read_caf(path)
+        return lambda pending, stream: read_caf(stream)
     if source == "france_travail":
         from aiguillage.ingest.france_travail_reader import read_france_travail
 
-        return lambda pending, path: read_france_travail(path, pending.kind)
+        return lambda pending, stream: read_france_travail(stream, pending.kind)
     if source == "ali":
         from aiguillage.ingest.ali_reader import read_ali_report
 
         # Event dates are judged against the run's day, so a rerun judges them the same way.
-        return lambda pending, path: read_ali_report(path, pending.agency_code, day)
+        return lambda pending, stream: read_ali_report(stream, pending.agency_code, day)
     raise ValueError(f"no reader for source {source!r}")
 
 
+@exclusive("france_travail_ingestion")
 def query_france_travail_api(logical_date: datetime, run_id: str, max_age_days: int | None,
                              limit: int | None) -> dict:
-    """Look up in the France Travail API the people due for it; land every response in raw."""
+    """Look up in the France Travail API the people due for it; land every response in raw. The day's
+    limit counts the lookups an earlier run of the same day already landed."""
     from airflow.sdk.exceptions import AirflowNotFoundException
 
     from aiguillage.france_travail.api_client import FranceTravailClient, settings_from_airflow
@@ -104,8 +118,7 @@ def query_france_travail_api(logical_date: datetime, run_id: str, max_age_days: 
         log.warning("France Travail API not configured (no Airflow connection '%s'): no lookups today; %s",
                     dag_defaults.FRANCE_TRAVAIL_API_CONN_ID, fields(source="france_travail_api", people=0))
         return {"day": day.isoformat(), "configured": False}
-    client = FranceTravailClient(settings)
-    with warehouse.connect() as conn:
+    with FranceTravailClient(settings) as client, warehouse.connect() as conn:
         warehouse.migrate(conn)
         conn.commit()
         report = refresh(
@@ -115,11 +128,13 @@ def query_france_travail_api(logical_date: datetime, run_id: str, max_age_days: 
             logical_date=day, run_id=run_id,
         )
     log.info("France Travail API: %s", fields(source="france_travail_api", people=report.people,
-                                              requests=report.requests, outcomes=dict(report.counts)))
+                                              requests=report.requests, outcomes=dict(report.counts),
+                                              spent_before=report.spent_before))
     return {"day": day.isoformat(), "configured": True, "people": report.people, "requests": report.requests,
-            "outcomes": dict(report.counts)}
+            "outcomes": dict(report.counts), "spent_before": report.spent_before}
 
 
+@exclusive("referral_warehouse")
 def build_referral_warehouse(logical_date: datetime) -> dict:
     """Build the referral warehouse for the day with dbt (seeds when they changed, snapshots, models
     and their data tests) in this process, after installing the pseudonymisation key; then check the

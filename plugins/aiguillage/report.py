@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections import Counter
 from datetime import date
 
+from aiguillage.landing.names import printable
 from aiguillage.runner import DayOutcome
 
 _SOURCE_LABELS = {"caf": "CAF", "france_travail": "France Travail", "ali": "ALI", "unknown": "unknown"}
@@ -34,14 +35,26 @@ def _n(count: int, word: str) -> str:
     return f"{count:,} {word}" + ("" if count == 1 else "s")
 
 
-def api_lines(lookups: dict[str, int], configured: bool = True) -> list[str]:
-    """One line on the day's France Travail API lookups (outcome of each person's search)."""
-    if not lookups:
-        if not configured:
-            return ["  France Travail API: no lookups (no connection france_travail_api configured)"]
-        return []
-    detail = ", ".join(f"{outcome} {n:,}" for outcome, n in sorted(lookups.items()))
-    return [f"  France Travail API: {_n(sum(lookups.values()), 'person')} looked up ({detail})"]
+# How the day's France Travail sends are named (keys of send_orientations.summary_for_day).
+_SEND_LABELS = (("sent", "sent"), ("refused", "refused by France Travail"), ("not_found", "person not found"),
+                ("access_refused", "access refused (R001)"), ("unknown_address", "no address at France Travail (R998)"),
+                ("errors", "errors"), ("uncertain", "uncertain, not sent again (see the runbook)"))
+
+
+def api_lines(lookups: dict[str, int], configured: bool = True, sends: dict[str, int] | None = None) -> list[str]:
+    """The day's France Travail API lookups (final outcome of each: FOUND when an orientation was
+    read) and the Département's orientations sent to France Travail (send_orientations.summary_for_day)."""
+    lines = []
+    if lookups:
+        detail = ", ".join(f"{outcome} {n:,}" for outcome, n in sorted(lookups.items()))
+        lines.append(f"  France Travail API: {_n(sum(lookups.values()), 'person')} looked up ({detail})")
+    if sends:
+        detail = ", ".join(f"{label} {sends.get(key, 0):,}" for key, label in _SEND_LABELS if sends.get(key))
+        lines.append(f"  France Travail API: {_n(sum(sends.values()), 'orientation')} of the day sent or tried"
+                     f" ({detail})")
+    if not lines and not configured:
+        return ["  France Travail API: no lookups (no connection france_travail_api configured)"]
+    return lines
 
 
 def day_lines(outcome: DayOutcome, files: list[dict]) -> list[str]:
@@ -54,13 +67,15 @@ def day_lines(outcome: DayOutcome, files: list[dict]) -> list[str]:
         if skipped:
             line += f"   skipped: {', '.join(skipped)} (see the Airflow log for why)"
         lines.append(line)
+        lines.extend(f"    {cause}" for cause in _causes(dag))
     if not files:
         lines.append("  No new file for this day.")
     else:
         lines.append(f"  Files recorded for this day: {len(files)}")
         for row in files:
             lines.append(
-                f"    {row['status']:<20} {row['relative_path']:<44} {_describe(row)}, {_size(row['size_bytes'])}"
+                f"    {row['status']:<20} {printable(row['relative_path']):<44} {_describe(row)}, "
+                f"{_size(row['size_bytes'])}"
             )
             loaded = sum((row.get("rows_loaded") or {}).values())
             rejects = row.get("rejects") or {}
@@ -71,8 +86,14 @@ def day_lines(outcome: DayOutcome, files: list[dict]) -> list[str]:
                     detail += f"; {_n(sum(rejects.values()), 'line')} rejected ({by_reason})"
                 lines.append(f"    {'':<20} -> {detail}")
             if row["reason"]:
-                lines.append(f"    {'':<20} -> {row['reason']}")
+                lines.append(f"    {'':<20} -> {printable(row['reason'])}")
     return lines
+
+
+def _causes(dag) -> list[str]:
+    """'load_caf_files failed: RuntimeError: ...' for each failed task whose cause was recorded (already
+    cleaned of personal data: observability.task_runs.error_message)."""
+    return [f"{task.task_id} failed: {task.error}" for task in dag.tasks if task.error]
 
 
 def problems(outcome: DayOutcome, files: list[dict]) -> list[str]:
@@ -82,11 +103,14 @@ def problems(outcome: DayOutcome, files: list[dict]) -> list[str]:
         if dag.state != "success":
             tasks = ", ".join(dag.failed_tasks) or "no task ran"
             found.append(f"DAG {dag.dag_id} ended '{dag.state}' (tasks not successful: {tasks})")
+            found.extend(f"{dag.dag_id}.{cause}" for cause in _causes(dag))
     for row in files:
         if row["status"] == "quarantined":
-            found.append(f"file {row['relative_path']} was quarantined: {row['reason']}")
+            found.append(f"file {printable(row['relative_path'])} was quarantined: {printable(row['reason'])}")
+        elif row["status"] == "refused":  # a link, a FIFO, a name with control characters: never read
+            found.append(f"entry {printable(row['relative_path'])} was refused: {printable(row['reason'])}")
         elif row["status"] == "registered" and all(d.state == "success" for d in outcome.dags):
-            found.append(f"file {row['relative_path']} was registered but no loader took it")
+            found.append(f"file {printable(row['relative_path'])} was registered but no loader took it")
     return found
 
 

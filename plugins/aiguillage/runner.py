@@ -38,6 +38,8 @@ class TaskOutcome:
     task_id: str
     state: str
     seconds: float | None = None
+    map_index: int = -1
+    error: str | None = None  # why it failed: 'Type: cleaned message' (observability.task_runs)
 
 
 @dataclass
@@ -140,11 +142,49 @@ def run_day(
         started = time.monotonic()
         # run_after = logical date: the run id is then the same at every rerun of the day.
         dag_run = dag.test(logical_date=logical_date, run_after=logical_date, run_conf=conf)
-        tasks = [TaskOutcome(_task_label(ti), str(ti.state), ti.duration) for ti in dag_run.get_task_instances()]
-        state = str(dag_run.state)
+        tasks = [TaskOutcome(_task_label(ti), str(ti.state), ti.duration, _map_index(ti))
+                 for ti in dag_run.get_task_instances()]
+        state = settled_state(str(dag_run.state), tasks)
         outcome.dags.append(DagOutcome(dag_id, state, time.monotonic() - started, tasks, started_at,
                                        run_id=dag_run.run_id))
+    attach_failures(outcome)
     return outcome
+
+
+# A task in one of these states ran (its body started).
+_RAN = ("success", "failed", "up_for_retry")
+
+
+def settled_state(state: str, tasks: list[TaskOutcome]) -> str:
+    """A DAG run's state as the day takes it: a run in which no task ran failed, whatever Airflow says
+    (a logical date before the DAGs' start date gives a 'successful' run that did nothing)."""
+    if state == "success" and not any(task.state in _RAN for task in tasks):
+        return "failed"
+    return state
+
+
+def attach_failures(outcome: DayOutcome) -> None:
+    """Give each failed task of the day its cause, as its failure callback recorded it in the warehouse
+    (type and cleaned message). Best effort: without the warehouse the report names the tasks only."""
+    from aiguillage import warehouse
+    from aiguillage.observability.task_runs import failures_of_run
+
+    runs = [dag for dag in outcome.dags if dag.run_id and dag.failed_tasks]
+    if not runs:
+        return
+    try:
+        with warehouse.connect() as conn:
+            for dag in runs:
+                causes = failures_of_run(conn, dag.dag_id, dag.run_id)
+                for task in dag.tasks:
+                    if task.state in ("failed", "up_for_retry"):  # not a cause recorded by an earlier run
+                        task.error = causes.get((task.task_id.split("[", 1)[0], task.map_index), task.error)
+    except Exception as error:  # the day's report still names the failed tasks
+        log.warning("causes of the failed tasks not read: %s", type(error).__name__)
+
+
+def _map_index(ti) -> int:
+    return ti.map_index if ti.map_index is not None and ti.map_index >= 0 else -1
 
 
 def _task_label(ti) -> str:

@@ -17,13 +17,15 @@ def _n(count: int, word: str, plural: str | None = None) -> str:
 
 def _items(entries: list[dict], key: str, kind: str) -> list[dict[str, str]]:
     """Only the key and the reason are kept: nothing else an entry may carry can reach an alert."""
+    from aiguillage.landing.names import printable
+
     items = []
     for position, entry in enumerate(entries):
-        name = str(entry.get(key) or "").strip()
+        name = printable(str(entry.get(key) or "").strip())  # a file name can hold a line break
         if not name:
             raise ValueError(f"{kind} entry {position + 1} has no {key}")
         reason = str(entry.get("reason") or "").strip() or "no reason given"
-        items.append({key: name, "reason": " ".join(reason.split())})  # one line per item
+        items.append({key: name, "reason": " ".join(printable(reason).split())})  # one line per item
     return items
 
 

@@ -19,6 +19,7 @@ from pathlib import Path
 from aiguillage import config, dag_defaults, warehouse
 from aiguillage.extracts import columns
 from aiguillage.observability.log_context import fields, run_log
+from aiguillage.run_lock import exclusive
 
 # Lines start with run_id=… day=… dag=… task=…: one summary line per task, counts and codes only.
 log = run_log(__name__)
@@ -66,6 +67,7 @@ def _blocking_reasons(findings: list[dict]) -> list[str]:
     return [finding["description"] for finding in findings if finding.get("severity") == "blocking"]
 
 
+@exclusive("referral_extracts")
 def check_quality(logical_date: datetime, run_id: str, outbox_dir: str | None) -> dict:
     """Run the quality gate for the day; keep its full results beside the run report and return
     each agency's verdict (small enough for XCom)."""
@@ -114,6 +116,7 @@ def requested_stock(stock: list[str] | str | None, agencies: list[str]) -> set[s
     return set(wanted)
 
 
+@exclusive("referral_extracts")
 def list_destinations(logical_date: datetime, gate: dict, stock: list[str] | str | None) -> list[dict]:
     """One entry per receiving agency: its verdict, and whether it gets the full stock today (first time
     served, or asked for)."""
@@ -156,6 +159,9 @@ def _record_outcome(conn, day: date, code: str, run_id: str, state: str, *, reas
     )
 
 
+# Each body works under the DAG's run lock (aiguillage.run_lock); a delivery under its agency's own, so
+# that the agencies' deliveries of one run go side by side while a second run's delivery waits.
+@exclusive("referral_extracts", part="{destination[code_structure]}")
 def deliver_extract(logical_date: datetime, run_id: str, outbox_dir: str | None, destination: dict) -> dict:
     """Write and deliver one agency's files for the day, or record why they are withheld."""
     from aiguillage.extracts.delivery import deliver
@@ -188,8 +194,11 @@ def deliver_extract(logical_date: datetime, run_id: str, outbox_dir: str | None,
                               "state": delivered["state"], "target": delivered.get("target")})
     except Exception as error:
         with warehouse.transaction() as conn:
-            _record_outcome(conn, day, code, run_id, "failed", reason=f"{type(error).__name__}: {error}",
-                            method=method, files=files)
+            # Cleaned like every failure shown to a person: first line, no quoted value, no NIR.
+            from aiguillage.observability.task_runs import error_message, failure_line, original_error_type
+
+            reason = failure_line(original_error_type(error), error_message(error))
+            _record_outcome(conn, day, code, run_id, "failed", reason=reason, method=method, files=files)
         log.error("extract: %s", fields(agency=code, outcome="failed", error=type(error).__name__,
                                         files_delivered=len(files)))
         raise
@@ -232,6 +241,7 @@ def _gate_results(folder: Path) -> dict | None:
     return json.loads(path.read_text()) if path.is_file() else None
 
 
+@exclusive("referral_extracts")
 def report_run(logical_date: datetime, run_id: str, outbox_dir: str | None) -> dict:
     """Write the run report, send the alerts, and fail when anything was withheld or not delivered.
     Runs whatever happened upstream: it reads what this run recorded."""
@@ -248,7 +258,7 @@ def report_run(logical_date: datetime, run_id: str, outbox_dir: str | None) -> d
         tasks = task_runs_for_day(conn, day)
         report = run_report.collect(conn, day, run_id, gate=gate_results, extracts=outcomes, tasks=tasks)
         quarantined = [{"relative_path": row["relative_path"], "reason": row["reason"]}
-                       for row in files_for_day(conn, day) if row["status"] == "quarantined"]
+                       for row in files_for_day(conn, day) if row["status"] in ("quarantined", "refused")]
     json_path, html_path = run_report.write(report, outbox)
     not_delivered = [{"code_structure": o["code_structure"], "reason": f"{o['state']}: {o['reason']}"}
                      for o in outcomes if o["state"] in ("withheld", "failed")]

@@ -40,7 +40,7 @@ METHODS = (OUTBOX, SFTP)
 
 _KEYS = {"method", "conn_id", "remote_dir"}
 _SECRET_WORDS = ("password", "passwd", "secret", "private_key", "key_file", "token", "passphrase")
-_CONN_ID = re.compile(r"^[A-Za-z0-9_.-]+$")
+_CONN_ID = re.compile(r"^[A-Za-z0-9_.-]+\Z")
 
 
 class DeliveryConfigError(ValueError):

@@ -18,7 +18,7 @@ from aiguillage.extracts import columns
 from aiguillage.landing.registry import sha256_of  # noqa: F401 - one way to hash a file, re-exported
 
 # Codes become file and folder names: letters and digits only, so no path can be smuggled in.
-_CODE = re.compile(r"^[A-Z0-9]{2,12}$")
+_CODE = re.compile(r"^[A-Z0-9]{2,12}\Z")
 _PREFIX = {columns.MOVEMENTS: "orientations", columns.STOCK: "stock"}
 _CHUNK = 1 << 20
 

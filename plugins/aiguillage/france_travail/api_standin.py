@@ -1,42 +1,50 @@
 """Local stand-in of the France Travail partner API: a real HTTP server on loopback.
 
-Our own design, inspired by the real API (OAuth2 client credentials, ``rechercher-usager`` v2, then
-the person's registration and orientation read with the per-person token). It serves development,
-tests and the demo; production talks to France Travail through the ``france_travail_api`` Airflow
-connection. Endpoints (JSON bodies, UTF-8):
+It serves the paths, headers and bodies production software of the départements uses
+(docs/data-contracts.md §3), for development, tests and the demo; production talks to France Travail
+through the ``france_travail_api`` Airflow connection. Where the public sources say nothing (the exact
+HTTP status of R998, France Travail's values for ``statut`` and ``etat``, the body of a 201), the
+stand-in makes a plausible choice, said below. Endpoints (JSON bodies, UTF-8):
 
 ``POST /connexion/oauth2/access_token``
-    Form ``grant_type=client_credentials&client_id=..&client_secret=..&scope=..``.
-    200 ``{"access_token", "token_type": "Bearer", "expires_in", "scope"}``; 400 for another grant
-    type; 401 ``{"error": "invalid_client"}`` for wrong credentials.
+    Form ``grant_type=client_credentials&client_id=..&client_secret=..&scope=..`` (a query string such
+    as ``?realm=/partenaire`` is accepted). 200 ``{"access_token", "token_type": "Bearer", "expires_in",
+    "scope"}``; 400 for another grant type; 401 ``{"error": "invalid_client"}`` for wrong credentials.
+    The token carries the scopes asked for: an endpoint called without its scopes answers 403.
 
-``POST /rechercher-usager/v2/usagers/par-datenaissance-et-nir``
-    Bearer token; body ``{"dateNaissance": "YYYY-MM-DD", "nir": "<15 characters>"}`` (the NIR travels
-    in the body, never in a URL). Business codes come back with HTTP 200, as at France Travail:
-    ``{"codeRetour": "S001", "jetonUsager": ".."}`` found; ``{"codeRetour": "S002", "message"}`` no
-    candidate; ``{"codeRetour": "S003", "message"}`` several candidates. 403 ``{"codeRetour": "R001"}``
-    access refused. 400 for a malformed body; 401 for a missing, unknown or expired token.
+``POST /partenaire/rechercher-usager/v2/usagers/par-datenaissance-et-nir``
+    Bearer token, agent headers; body ``{"dateNaissance": "YYYY-MM-DD", "nir": "<15 characters>"}``
+    (the NIR travels in the body, never in a URL). Business codes come back with HTTP 200, as at France
+    Travail: ``{"codeRetour": "S001", "message", "jetonUsager"}`` found; ``S002`` no candidate; ``S003``
+    several candidates. 403 ``{"codeRetour": "R001"}`` access refused. 400 for a malformed body.
 
-``GET /inscription-usager/v1/inscription``  (header ``ft-jeton-usager``, bearer token)
-    200 ``{"codeRetour": "S001", "inscrit", "categorie" (1..8), "dateInscription", "dateCessation",
-    "motifCessation"}``; a person never registered: ``{"codeRetour": "S001", "inscrit": false}`` with
-    the other fields null. 400 ``{"codeRetour": "R002"}`` for an unknown person token.
+``GET /partenaire/orientationusager/v1/lectureOrientation``
+    Bearer token, ``ft-jeton-usager`` and agent headers. 200 with a list of one orientation (fields
+    ``parcours``, ``organisme``, ``structure``, ``structure_decision``, ``statut``, ``etat``,
+    ``date_entree_parcours``, ``date_creation``, ``date_modification``, ``origine``,
+    ``criteres_orientation``, ``decision``, ``date_sortie_parcours``, ``motif_sortie_parcours``); 204
+    without a body when France Travail holds no orientation; ``{"codeRetour": "R998", "message"}`` with
+    HTTP 400 for a person France Travail holds no address for; 400 ``{"codeRetour": "R002"}`` for an
+    unknown person token.
 
-``GET /orientation-usager/v1/orientation``  (header ``ft-jeton-usager``, bearer token)
-    200 ``{"codeRetour": "S001", "codeParcours" (PED employment / PSO socio-professional / PSP social),
-    "organisme", "structure", "statut", "dateEntree", "dateModification", "parcoursPreconise"}``.
-    A person France Travail holds no address for cannot be given a structure: **HTTP 400**
-    ``{"codeRetour": "R998", "message"}`` (clients must read the code, not only the status).
+``POST /partenaire/orientationusager/v1/orientation``
+    Same headers; body ``{"origine", "parcours" (PED, PSP, PSO), "organisme": "CD"}``. 201
+    ``{"message"}``: recorded (see :attr:`StandinServer.received_orientations`); 400 ``{"message"}``
+    for a body that is not that; R998 as above.
+
+Every endpoint but the token's wants the agent headers ``pa-identifiant-agent``, ``pa-nom-agent`` and
+``pa-prenom-agent`` (400 without them) and a valid bearer (401 otherwise).
 
 Admin (stand-in only): ``POST /_faults`` (JSON of :class:`Faults` fields; replaces the faults, absent
-fields take their defaults) and ``GET /_stats`` (``{"requests": {endpoint: count}}``).
+fields take their defaults) and ``GET /_stats`` (``{"requests": {endpoint: count}, "received": n}``).
 
 Faults (:class:`Faults`) are set at construction and changed at run time with
 :meth:`StandinServer.set_faults` or ``POST /_faults``: the next N requests or a fraction of them
 answered with an error status (429 or 5xx, with ``Retry-After`` when configured), slowness (sleep
 before answering; longer than the client's timeout to provoke timeouts), and tokens that stop working
-after K seconds whatever ``expires_in`` announced. Requests are counted per endpoint (``token``,
-``search``, ``registration``, ``orientation``) before any fault applies.
+after K seconds whatever ``expires_in`` announced. Business answers (S002, S003, R001, R998, 204) are
+behaviours of the people it knows (:class:`StandinPerson`). Requests are counted per endpoint
+(``token``, ``search``, ``read_orientation``, ``send_orientation``) before any fault applies.
 
 The server never logs: ``log_message`` is silenced because request lines and errors could carry
 personal data.
@@ -67,11 +75,14 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
-TOKEN_PATH = "/connexion/oauth2/access_token"
-SEARCH_PATH = "/rechercher-usager/v2/usagers/par-datenaissance-et-nir"
-REGISTRATION_PATH = "/inscription-usager/v1/inscription"
-ORIENTATION_PATH = "/orientation-usager/v1/orientation"
-PERSON_TOKEN_HEADER = "ft-jeton-usager"
+from aiguillage.france_travail.api_client import (
+    PERSON_TOKEN_HEADER,
+    READ_ORIENTATION_PATH,
+    SEARCH_PATH,
+    SEND_ORIENTATION_PATH,
+    TOKEN_PATH,
+)
+from aiguillage.nir import nir_key
 
 DEV_CLIENT_ID = "aiguillage-dev"
 DEV_CLIENT_SECRET = "standin-secret"  # the stand-in's own credential, not a France Travail one
@@ -79,11 +90,20 @@ DEV_CLIENT_SECRET = "standin-secret"  # the stand-in's own credential, not a Fra
 # Behaviours of a known person.
 FOUND = "FOUND"
 SEVERAL = "SEVERAL"  # S003: several candidates share these identifiers
-UNKNOWN_ADDRESS = "UNKNOWN_ADDRESS"  # found, but orientation answers R998
+UNKNOWN_ADDRESS = "UNKNOWN_ADDRESS"  # found, but reading or sending an orientation answers R998
 REFUSED = "REFUSED"  # R001: the partner may not see this person
-BEHAVIOURS = (FOUND, SEVERAL, UNKNOWN_ADDRESS, REFUSED)
+NO_ORIENTATION = "NO_ORIENTATION"  # found, France Travail holds no orientation: 204
+BEHAVIOURS = (FOUND, SEVERAL, UNKNOWN_ADDRESS, REFUSED, NO_ORIENTATION)
 
-API_ENDPOINTS = ("search", "registration", "orientation")
+API_ENDPOINTS = ("search", "read_orientation", "send_orientation")
+AGENT_HEADERS = ("pa-identifiant-agent", "pa-nom-agent", "pa-prenom-agent")
+# The scopes each endpoint wants (the token's scope must hold them all).
+_SCOPES = {
+    "search": {"api_rechercher-usagerv2", "rechercheusager"},
+    "read_orientation": {"api_orientationusagerv1", "orientationusager"},
+    "send_orientation": {"api_orientationusagerv1", "orientationusager"},
+}
+PARCOURS = ("PED", "PSP", "PSO")
 
 
 @dataclass
@@ -92,46 +112,79 @@ class StandinPerson:
 
     behaviour: str = FOUND
     orientation: dict[str, Any] | None = None
-    registration: dict[str, Any] | None = None
 
     def __post_init__(self) -> None:
         if self.behaviour not in BEHAVIOURS:
             raise ValueError(f"unknown behaviour {self.behaviour!r}")
 
     @classmethod
-    def found(
-        cls,
-        code_parcours: str = "PED",
-        *,
-        categorie: int | None = 1,
-        date_inscription: str = "2025-01-06",
-        date_entree: str = "2025-02-03",
-        parcours_preconise: str | None = None,
-    ) -> StandinPerson:
-        """A person registered in `categorie` (None: never registered) and oriented to `code_parcours`."""
-        registration = (
-            {"inscrit": True, "categorie": categorie, "dateInscription": date_inscription,
-             "dateCessation": None, "motifCessation": None}
-            if categorie is not None else None
-        )
-        return cls(FOUND, orientation_for(code_parcours, date_entree, parcours_preconise), registration)
+    def found(cls, parcours: str = "PED", **details: Any) -> StandinPerson:
+        """A person France Travail oriented to `parcours` (see :func:`orientation_for` for details)."""
+        return cls(FOUND, orientation_for(parcours, **details))
 
 
-def orientation_for(code_parcours: str, date_entree: str, parcours_preconise: str | None = None) -> dict:
-    """An orientation body as the stand-in serves it."""
+def orientation_for(
+    parcours: str,
+    *,
+    date_entree: str | None = "2025-02-03",
+    date_creation: str = "2025-01-20",
+    statut: str = "ORIENTE",
+    etat: str = "VALIDE",
+    origine: str = "INSCRIPTION_AUTO_CAF",
+    criteres: dict[str, Any] | None = None,
+    decision: dict[str, Any] | None = None,
+    date_sortie: str | None = None,
+    motif_sortie: str | None = None,
+) -> dict[str, Any]:
+    """An element of lectureOrientation's answer as the stand-in serves it. The field names are
+    France Travail's; the values of statut, etat and origine are the stand-in's own examples."""
     organisme, structure = {
         "PED": ("FT", "France Travail Seine-Saint-Denis"),
         "PSO": ("CD", "Agence locale d'insertion"),
         "PSP": ("CD", "Service social départemental"),
-    }.get(code_parcours, ("CD", "Département de la Seine-Saint-Denis"))
+    }.get(parcours, ("CD", "Département de la Seine-Saint-Denis"))
     return {
-        "codeParcours": code_parcours,
+        "parcours": parcours,
         "organisme": organisme,
-        "structure": structure,
-        "statut": "ORIENTE",
-        "dateEntree": date_entree,
-        "dateModification": date_entree,
-        "parcoursPreconise": parcours_preconise or code_parcours,
+        "structure": {"libelle_structure": structure},
+        "structure_decision": {"libelle_structure": structure} if decision else None,
+        "statut": statut,
+        "etat": etat,
+        "date_entree_parcours": date_entree,
+        "date_creation": date_creation,
+        "date_modification": f"{date_entree or date_creation}T09:30:00",
+        "origine": origine,
+        "criteres_orientation": criteres if criteres is not None else criteres_for(parcours),
+        "decision": decision,
+        "date_sortie_parcours": date_sortie,
+        "motif_sortie_parcours": motif_sortie,
+    }
+
+
+def criteres_for(parcours: str) -> dict[str, Any]:
+    """Orientation criteria consistent with `parcours` (illustrative values)."""
+    social = parcours == "PSP"
+    return {
+        "situation_professionnelle": "SANS_EMPLOI",
+        "type_emploi": None if social else "CDI",
+        "niveau_etude": "NIV4",
+        "capacite_a_travailler": not social,
+        "projet_pro": "EN_CONSTRUCTION" if parcours == "PSO" else ("DEFINI" if parcours == "PED" else None),
+        "contrainte_sante": "OUI" if social else "NON",
+        "contrainte_logement": "OUI" if social else "NON",
+        "contrainte_mobilite": "NON",
+        "contrainte_familiale": "NON",
+        "contrainte_financiere": "OUI" if parcours != "PED" else "NON",
+        "contrainte_numerique": "NON",
+        "contrainte_administrative_juridique": "NON",
+        "contrainte_francais_calcul": "NON",
+        "boe": False,
+        "baeeh": False,
+        "scolarite_etablissement_specialise": False,
+        "esat": False,
+        "boe_souhait_accompagnement": False,
+        "msa_autonomie_recherche_emploi": None,
+        "msa_demarches_professionnelles": None,
     }
 
 
@@ -178,8 +231,10 @@ class _State:
     lock: threading.Lock = field(default_factory=threading.Lock)
     stopping: threading.Event = field(default_factory=threading.Event)
     counts: Counter = field(default_factory=Counter)
-    access_tokens: dict[str, float] = field(default_factory=dict)  # token -> issued (monotonic)
+    access_tokens: dict[str, tuple[float, frozenset[str]]] = field(default_factory=dict)  # token -> (issued, scopes)
     person_tokens: dict[str, tuple[str, str]] = field(default_factory=dict)  # jeton -> person key
+    received: list[dict[str, Any]] = field(default_factory=list)  # orientations sent to the stand-in
+    agents_seen: set[tuple[str, str, str]] = field(default_factory=set)
     # Called on a search for someone not in `people` (the demo looks people up in the warehouse).
     resolver: Callable[[str, str], StandinPerson | None] | None = None
 
@@ -214,21 +269,22 @@ class _State:
                 status = faults.fail_status
             return delay, status
 
-    def token_is_valid(self, token: str) -> bool:
+    def token_scopes(self, token: str) -> frozenset[str] | None:
+        """The scopes of a valid access token, None when the token is unknown or expired."""
         with self.lock:
             issued = self.access_tokens.get(token)
             if issued is None:
-                return False
+                return None
             lifetime = self.token_expires_in
             if self.faults.token_expiry is not None:
                 lifetime = min(lifetime, self.faults.token_expiry)
-            return time.monotonic() - issued < lifetime
+            return issued[1] if time.monotonic() - issued[0] < lifetime else None
 
 
 class _Handler(BaseHTTPRequestHandler):
     # HTTP/1.1 keeps connections alive, as a requests.Session expects; every answer sets Content-Length.
     protocol_version = "HTTP/1.1"
-    server_version = "FranceTravailStandin/1.0"
+    server_version = "FranceTravailStandin/2.0"
     # Headers and body leave in two writes: without TCP_NODELAY, Nagle + delayed ACK add ~40 ms each.
     disable_nagle_algorithm = True
 
@@ -251,8 +307,8 @@ class _Handler(BaseHTTPRequestHandler):
         routes = {
             ("POST", TOKEN_PATH): ("token", self._token),
             ("POST", SEARCH_PATH): ("search", self._search),
-            ("GET", REGISTRATION_PATH): ("registration", self._registration),
-            ("GET", ORIENTATION_PATH): ("orientation", self._orientation),
+            ("GET", READ_ORIENTATION_PATH): ("read_orientation", self._read_orientation),
+            ("POST", SEND_ORIENTATION_PATH): ("send_orientation", self._send_orientation),
             ("POST", "/_faults"): (None, self._set_faults),
             ("GET", "/_stats"): (None, self._stats),
         }
@@ -272,9 +328,11 @@ class _Handler(BaseHTTPRequestHandler):
                     headers["Retry-After"] = str(self.state.faults.retry_after)
                 self._send(status, {"message": "erreur simulée"}, headers)
                 return
+            if endpoint != "token" and not self._allowed(endpoint):
+                return
         try:
             handler(raw)
-        except (ValueError, KeyError, TypeError):
+        except (ValueError, KeyError, TypeError, AttributeError):
             self._send(400, {"message": "requête invalide"})
 
     # -- endpoints -------------------------------------------------------------------------------
@@ -291,14 +349,13 @@ class _Handler(BaseHTTPRequestHandler):
             self._send(401, {"error": "invalid_client"})
             return
         token = secrets.token_urlsafe(24)
+        scopes = frozenset(form.get("scope", "").split())
         with state.lock:
-            state.access_tokens[token] = time.monotonic()
+            state.access_tokens[token] = (time.monotonic(), scopes)
         self._send(200, {"access_token": token, "token_type": "Bearer",
-                         "expires_in": state.token_expires_in, "scope": form.get("scope", "")})
+                         "expires_in": state.token_expires_in, "scope": " ".join(sorted(scopes))})
 
     def _search(self, raw: bytes) -> None:
-        if not self._authorized():
-            return
         query = json.loads(raw)
         nir, birth = str(query["nir"]).strip().upper(), date.fromisoformat(query["dateNaissance"])
         if len(nir) != 15:
@@ -306,40 +363,50 @@ class _Handler(BaseHTTPRequestHandler):
             return
         person = self.state.find_person((nir, birth.isoformat()))
         if person is None:
-            self._send(200, {"codeRetour": "S002", "message": "Aucun usager trouvé"})
+            self._send(200, {"codeRetour": "S002", "message": "Aucun approchant n'a été trouvé"})
         elif person.behaviour == SEVERAL:
-            self._send(200, {"codeRetour": "S003", "message": "Plusieurs usagers"})
+            self._send(200, {"codeRetour": "S003", "message": "Plusieurs approchants ont été trouvés"})
         elif person.behaviour == REFUSED:
-            self._send(403, {"codeRetour": "R001", "message": "Accès refusé"})
+            self._send(403, {"codeRetour": "R001", "message": "Accès non autorisé"})
         else:
             jeton = secrets.token_urlsafe(32)
             with self.state.lock:
                 self.state.person_tokens[jeton] = (nir, birth.isoformat())
-            self._send(200, {"codeRetour": "S001", "message": "Usager trouvé", "jetonUsager": jeton})
+            self._send(200, {"codeRetour": "S001", "message": "Approchant trouvé", "jetonUsager": jeton})
 
-    def _registration(self, raw: bytes) -> None:
-        person = self._person_from_jeton()
-        if person is None:
+    def _read_orientation(self, raw: bytes) -> None:
+        found = self._person_from_jeton()
+        if found is None:
             return
-        registration = person.registration or {
-            "inscrit": False, "categorie": None, "dateInscription": None,
-            "dateCessation": None, "motifCessation": None,
-        }
-        self._send(200, {"codeRetour": "S001", **registration})
+        _, person = found
+        if person.behaviour == UNKNOWN_ADDRESS:
+            self._no_address()
+        elif person.behaviour == NO_ORIENTATION or person.orientation is None:
+            self._send(204, None)
+        else:
+            self._send(200, [person.orientation])
 
-    def _orientation(self, raw: bytes) -> None:
-        person = self._person_from_jeton()
-        if person is None:
+    def _send_orientation(self, raw: bytes) -> None:
+        found = self._person_from_jeton()
+        if found is None:
+            return
+        (nir, born), person = found
+        body = json.loads(raw)
+        if not isinstance(body, dict) or body.get("parcours") not in PARCOURS or body.get("organisme") != "CD" \
+                or not isinstance(body.get("origine"), str) or not body["origine"].strip():
+            self._send(400, {"message": "orientation invalide : origine, parcours (PED, PSP, PSO) et "
+                                        "organisme CD attendus"})
             return
         if person.behaviour == UNKNOWN_ADDRESS:
-            self._send(400, {"codeRetour": "R998",
-                             "message": "Usager sans adresse : structure d'orientation non calculable"})
+            self._no_address()
             return
-        orientation = person.orientation or {
-            "codeParcours": None, "organisme": None, "structure": None, "statut": "NON_ORIENTE",
-            "dateEntree": None, "dateModification": None, "parcoursPreconise": None,
-        }
-        self._send(200, {"codeRetour": "S001", **orientation})
+        with self.state.lock:
+            self.state.received.append({
+                "nir": nir, "dateNaissance": born, "origine": body["origine"], "parcours": body["parcours"],
+                "organisme": body["organisme"],
+                "agent": {name: self.headers.get(name) for name in AGENT_HEADERS},
+            })
+        self._send(201, {"message": "Orientation enregistrée"})
 
     def _set_faults(self, raw: bytes) -> None:
         faults = Faults.from_json(json.loads(raw or b"{}"))
@@ -349,38 +416,53 @@ class _Handler(BaseHTTPRequestHandler):
 
     def _stats(self, raw: bytes) -> None:
         with self.state.lock:
-            counts = dict(self.state.counts)
-        self._send(200, {"requests": counts})
+            counts, received = dict(self.state.counts), len(self.state.received)
+        self._send(200, {"requests": counts, "received": received})
 
     # -- plumbing --------------------------------------------------------------------------------
 
-    def _authorized(self) -> bool:
+    def _allowed(self, endpoint: str) -> bool:
+        """A valid bearer with the endpoint's scopes, and the agent headers."""
         header = self.headers.get("Authorization", "")
         scheme, _, token = header.partition(" ")
-        if scheme.lower() != "bearer" or not self.state.token_is_valid(token.strip()):
+        scopes = self.state.token_scopes(token.strip()) if scheme.lower() == "bearer" else None
+        if scopes is None:
             self._send(401, {"error": "invalid_token"}, {"WWW-Authenticate": "Bearer"})
             return False
+        if not _SCOPES[endpoint] <= scopes:
+            self._send(403, {"error": "insufficient_scope", "message": "scope insuffisant"})
+            return False
+        agent = tuple(self.headers.get(name, "").strip() for name in AGENT_HEADERS)
+        if not all(agent):
+            self._send(400, {"message": "en-têtes pa-identifiant-agent, pa-nom-agent et pa-prenom-agent attendus"})
+            return False
+        with self.state.lock:
+            self.state.agents_seen.add(agent)  # type: ignore[arg-type]
         return True
 
-    def _person_from_jeton(self) -> StandinPerson | None:
-        if not self._authorized():
-            return None
+    def _person_from_jeton(self) -> tuple[tuple[str, str], StandinPerson] | None:
         with self.state.lock:
             key = self.state.person_tokens.get(self.headers.get(PERSON_TOKEN_HEADER, ""))
-        if key is None:
+            person = self.state.people.get(key) if key is not None else None
+        if key is None or person is None:
             self._send(400, {"codeRetour": "R002", "message": "jeton usager inconnu"})
             return None
-        return self.state.people[key]
+        return key, person
+
+    def _no_address(self) -> None:
+        self._send(400, {"codeRetour": "R998",
+                         "message": "Usager sans adresse : structure d'orientation non calculable"})
 
     def _read_body(self) -> bytes:
         length = int(self.headers.get("Content-Length") or 0)
         return self.rfile.read(length) if length else b""
 
-    def _send(self, status: int, body: dict, headers: Mapping[str, str] | None = None) -> None:
-        payload = json.dumps(body, ensure_ascii=False).encode("utf-8")
+    def _send(self, status: int, body: Any, headers: Mapping[str, str] | None = None) -> None:
+        payload = b"" if body is None else json.dumps(body, ensure_ascii=False).encode("utf-8")
         try:
             self.send_response(status)
-            self.send_header("Content-Type", "application/json; charset=utf-8")
+            if body is not None:
+                self.send_header("Content-Type", "application/json; charset=utf-8")
             self.send_header("Content-Length", str(len(payload)))
             for name, value in (headers or {}).items():
                 self.send_header(name, value)
@@ -481,13 +563,26 @@ class StandinServer:
 
     @property
     def request_counts(self) -> dict[str, int]:
-        """Requests received per endpoint (token, search, registration, orientation), faults included."""
+        """Requests received per endpoint (token, search, read_orientation, send_orientation), faults included."""
         with self._state.lock:
             return {name: self._state.counts.get(name, 0) for name in ("token", *API_ENDPOINTS)}
 
     def reset_counts(self) -> None:
         with self._state.lock:
             self._state.counts.clear()
+
+    @property
+    def received_orientations(self) -> list[dict[str, Any]]:
+        """The orientations accepted so far (201), in order: nir, dateNaissance, origine, parcours,
+        organisme and the agent headers of the call."""
+        with self._state.lock:
+            return [dict(item) for item in self._state.received]
+
+    @property
+    def agents_seen(self) -> set[tuple[str, str, str]]:
+        """(pa-identifiant-agent, pa-nom-agent, pa-prenom-agent) of the calls accepted so far."""
+        with self._state.lock:
+            return set(self._state.agents_seen)
 
     def issued_tokens(self) -> list[str]:
         """Access and person tokens handed out so far (tests check none of them reaches a log)."""
@@ -500,52 +595,52 @@ class StandinServer:
 _PARCOURS_WEIGHTS = (("PED", 50), ("PSO", 30), ("PSP", 20))
 
 
-def _bucket(nir15: str, modulo: int) -> int:
-    """A stable number in [0, modulo) derived from the NIR: the same person always behaves the same."""
-    return int.from_bytes(hashlib.sha256(nir15.encode("ascii")).digest()[:4], "big") % modulo
+def _bucket(value: str, modulo: int) -> int:
+    """A stable number in [0, modulo) derived from a value: the same person always behaves the same."""
+    return int.from_bytes(hashlib.sha256(value.encode("ascii")).digest()[:4], "big") % modulo
 
 
 def people_from_warehouse(conn: Any) -> dict[tuple[str, str], StandinPerson]:
     """People France Travail "knows", built from the warehouse for the demo.
 
-    A CAF person with a valid 15-character NIR is known when a France Travail file line carries the
-    same NIR13 and birth date; registration comes from their latest line. The orientation is derived
-    from the NIR so that reruns agree. About 2 % answer S003, 2 % R998 and 1 % R001.
+    A CAF person with a valid NIR (13 or 15 characters; the key is computed for 13) is known when a
+    France Travail file line carries the same NIR13 and birth date. Their latest line decides: category
+    G (waiting for orientation) → no orientation (204); F (social accompaniment) → the social parcours
+    decided by the Département. Otherwise the orientation is derived from the NIR so that reruns agree,
+    and about 2 % answer S003, 2 % R998, 1 % R001 and 8 % hold no orientation.
     """
     rows = conn.execute(
         """
-        SELECT DISTINCT upper(p.nir), p.dtnai, r.kind, r.code, r.date_evenement, r.motif,
-               lf.delivered_on, r.file_id, r.line_number
+        SELECT DISTINCT ON (left(upper(p.nir), 13), p.dtnai)
+               left(upper(p.nir), 13), p.dtnai, r.code, r.date_evenement
         FROM raw.caf_person AS p
         JOIN raw.france_travail_record AS r ON r.nir = left(upper(p.nir), 13) AND r.dtnai = p.dtnai
         JOIN registry.landing_file AS lf ON lf.file_id = r.file_id
-        WHERE p.nir_valid AND length(p.nir) = 15
-        ORDER BY 1, 2, r.date_evenement, lf.delivered_on NULLS FIRST, r.file_id, r.line_number
+        WHERE p.nir_valid AND length(p.nir) >= 13
+        ORDER BY left(upper(p.nir), 13), p.dtnai, r.date_evenement DESC, lf.delivered_on DESC NULLS LAST,
+                 r.file_id DESC, r.line_number DESC
         """
     ).fetchall()
-    registrations: dict[tuple[str, str], dict[str, Any]] = {}
-    for nir, born, kind, code, when, motif, *_order in rows:
-        record = registrations.setdefault((nir, born.isoformat()), {})
-        category = int(code) if str(code).isdigit() else None
-        if kind in ("stock", "inscriptions"):
-            record.update(inscrit=True, categorie=category, dateInscription=when.isoformat(),
-                          dateCessation=None, motifCessation=None)
-        else:  # cessations, radiations: the latest event wins, the registration date is kept
-            record.update(inscrit=False, categorie=category, dateCessation=when.isoformat(),
-                          motifCessation=motif)
-            record.setdefault("dateInscription", None)
     people: dict[tuple[str, str], StandinPerson] = {}
-    for (nir, born), registration in registrations.items():
-        roll = _bucket(nir, 100)
-        behaviour = SEVERAL if roll < 2 else UNKNOWN_ADDRESS if roll < 4 else REFUSED if roll < 5 else FOUND
-        pick, parcours = _bucket(nir[::-1], 100), "PSP"
-        for code, weight in _PARCOURS_WEIGHTS:
-            if pick < weight:
-                parcours = code
-                break
-            pick -= weight
-        entry = registration.get("dateInscription") or registration.get("dateCessation") or "2025-01-01"
-        people[(nir, born)] = StandinPerson(behaviour, orientation_for(parcours, entry), registration)
+    for nir13, born, category, entered in rows:
+        nir15 = f"{nir13}{nir_key(nir13):02d}"
+        roll = _bucket(nir15, 100)
+        if category == "G":
+            person = StandinPerson(NO_ORIENTATION)
+        elif category == "F":
+            person = StandinPerson.found("PSP", date_entree=entered.isoformat(), origine="ACCOMPAGNEMENT_SOCIAL")
+        elif roll < 13:
+            behaviour = SEVERAL if roll < 2 else UNKNOWN_ADDRESS if roll < 4 else REFUSED if roll < 5 else NO_ORIENTATION
+            person = StandinPerson(behaviour)
+        else:
+            pick, parcours = _bucket(nir15[::-1], 100), "PSP"
+            for code, weight in _PARCOURS_WEIGHTS:
+                if pick < weight:
+                    parcours = code
+                    break
+                pick -= weight
+            person = StandinPerson.found(parcours, date_entree=entered.isoformat())
+        people[(nir15, born.isoformat())] = person
     return people
 
 
@@ -570,13 +665,11 @@ class WarehouseResolver:
 
 
 def _people_from_json(path: str) -> dict[tuple[str, str], StandinPerson]:
-    """A JSON list of {"nir", "dateNaissance", "behaviour"?, "orientation"?, "registration"?}."""
+    """A JSON list of {"nir", "dateNaissance", "behaviour"?, "orientation"?}."""
     with open(path, encoding="utf-8") as handle:
         entries = json.load(handle)
     return {
-        (entry["nir"], entry["dateNaissance"]): StandinPerson(
-            entry.get("behaviour", FOUND), entry.get("orientation"), entry.get("registration")
-        )
+        (entry["nir"], entry["dateNaissance"]): StandinPerson(entry.get("behaviour", FOUND), entry.get("orientation"))
         for entry in entries
     }
 

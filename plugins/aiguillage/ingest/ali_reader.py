@@ -8,7 +8,9 @@ line (a line break inside a quoted field is not supported: it makes two malforme
 Each line becomes an ``ali_report_line`` or an ``ali_report_reject``; the others still load. Checks,
 first failing one wins:
 
-1. SCHEMA: column count, required fields present, quoting, dates YYYY-MM-DD, referent_email shape;
+1. SCHEMA: column count; then FIELD_TOO_LONG: a value longer than its column allows
+   (:data:`MAX_CHARS`); then SCHEMA: required fields present, quoting, dates YYYY-MM-DD,
+   referent_email shape;
 2. STRUCTURE_MISMATCH: code_structure is not the agency folder the file was dropped in;
 3. UNKNOWN_EVENT, then UNKNOWN_MOTIF (motif required for SORTIE and REORIENTATION_DEMANDEE, empty
    otherwise);
@@ -26,11 +28,12 @@ import re
 from collections.abc import Iterator
 from datetime import date
 from pathlib import Path
+from typing import BinaryIO
 
 from aiguillage.ingest.raw_tables import RawRow
 from aiguillage.ingest.text_files import first_header_problem, iter_lines, quarantine
 
-__all__ = ["ALI_COLUMNS", "EVENT_MOTIFS", "read_ali_report"]
+__all__ = ["ALI_COLUMNS", "EVENT_MOTIFS", "MAX_CHARS", "read_ali_report"]
 
 LINE_TABLE = "ali_report_line"
 REJECT_TABLE = "ali_report_reject"
@@ -40,6 +43,19 @@ ALI_COLUMNS = (
     "referent_nom", "referent_email",
 )
 _REQUIRED = ("code_structure", "date_rapport", "id_orientation", "evenement", "date_evenement")
+
+# Longest value of each column (characters, once trimmed; data contract §4). A longer value rejects
+# the line (FIELD_TOO_LONG): it is no report value, and it must not reach the warehouse.
+MAX_CHARS: dict[str, int] = {
+    "code_structure": 10,
+    "date_rapport": 10,
+    "id_orientation": 64,
+    "evenement": 40,
+    "date_evenement": 10,
+    "motif": 40,
+    "referent_nom": 200,
+    "referent_email": 254,  # the longest address SMTP carries
+}
 
 # Allowed motifs per event; an empty set means the motif must be empty.
 EVENT_MOTIFS: dict[str, frozenset[str]] = {
@@ -103,8 +119,9 @@ class _ReportChecks:
                                              f"date_rapport {date_rapport}")
 
 
-def read_ali_report(path: Path, agency_code: str, today: date) -> Iterator[RawRow]:
+def read_ali_report(path: Path | BinaryIO, agency_code: str, today: date) -> Iterator[RawRow]:
     """Rows of one ALI activity report dropped in the folder `agency_code` (e.g. ``ALI05``).
+    ``path``: the file, or a binary stream opened on it (see :mod:`aiguillage.ingest.text_files`).
 
     Yields ``RawRow("ali_report_line", values)`` for good lines and
     ``RawRow("ali_report_reject", (line_number, reason_code, detail, raw_line))`` for bad ones;
@@ -129,6 +146,10 @@ def _schema_checked(fields: list[str]) -> tuple[dict[str, str], date, date]:
     if len(fields) != len(ALI_COLUMNS):
         raise _Reject("SCHEMA", f"{len(ALI_COLUMNS)} columns expected, {len(fields)} found")
     value = dict(zip(ALI_COLUMNS, (field.strip() for field in fields), strict=True))
+    for name in ALI_COLUMNS:
+        if len(value[name]) > MAX_CHARS[name]:
+            raise _Reject("FIELD_TOO_LONG", f"column {name} has {len(value[name])} characters, "
+                                            f"at most {MAX_CHARS[name]} allowed")
     for name in _REQUIRED:
         if not value[name]:
             raise _Reject("SCHEMA", f"required column {name} is empty")
@@ -139,7 +160,7 @@ def _schema_checked(fields: list[str]) -> tuple[dict[str, str], date, date]:
     return value, date_rapport, date_evenement
 
 
-def _check_header(path: Path, lines: Iterator[tuple[int, str]]) -> None:
+def _check_header(path: Path | BinaryIO, lines: Iterator[tuple[int, str]]) -> None:
     """Consume the header (the first non-blank line) or quarantine the file."""
     for line_number, text in lines:
         if not text.strip():

@@ -1,23 +1,30 @@
 """CAF beneficiary flow (VRSB0801, docs/data-contracts.md §2) into raw-layer rows, streaming.
 
-    for table, values in read_caf(path): ...
+    for table, values in read_caf(path_or_binary_stream): ...
 
-One pass of lxml's ``iterparse`` over the file, stopping on each top-level block (header,
-``InfosFoyerRSA`` dossier, trailer). A dossier is turned into rows as soon as it is complete, then
-cleared and detached from the tree, so memory stays flat whatever the size of the file.
+One pass over the file: its bytes are checked against the encoding its prolog declares
+(windows-1252 as the CNAF writes it, ISO-8859-1/-15, UTF-8 with or without BOM, ...) before lxml's
+pull parser sees them (``ingest.flow_bytes``), so that a byte the encoding cannot decode is reported
+at its line and column, in the dossier that holds it; the parser stops on each top-level block
+(header, ``InfosFoyerRSA`` dossier, trailer). A dossier is validated against the schema in use
+(``ingest.caf_schema``), turned into rows, then cleared and detached from the tree: memory stays
+flat whatever the size of the file.
 
 Two kinds of problems, kept apart:
 - per-dossier anomalies (a missing block, a value that does not parse, a code outside its list,
-  a NIR failing its key) never stop the file: the rows are yielded with flags
-  (``raw_tables.CAF_FLAGS``; ``MISSING_BLOCK:<Block>`` names a missing mandatory block);
+  a NIR failing its key, a value longer than the schema allows, a dossier that breaks the schema)
+  never stop the file: the rows are yielded with flags (``raw_tables.CAF_FLAGS``) and the dossier
+  row lists its schema errors (``schema_errors``: element path, rule, line; never a value);
 - file-level problems (not XML, truncated, wrong root, no header or trailer, a trailer count
-  that disagrees with the dossiers read, an undeclared or unsupported encoding) raise
-  ``QuarantineError``, possibly after rows were yielded: the loader runs one transaction per file.
+  that disagrees with the dossiers read, an encoding that cannot be used, a byte it cannot
+  decode, a DTD or an entity reference) raise ``QuarantineError``, possibly after rows were
+  yielded: the loader runs one transaction per file.
 
 How a row is built: the leaves of the blocks that make up one record (e.g. a person's
 Identification, DossierCAF, DossierPoleEmploi and MontantCalculDroitRSAPersonne) are read into
-one dict keyed by tag; computed values are added under their column's name in upper case; the
-typed columns are parsed (``ingest.values``); the row is the dict's values in
+one dict keyed by tag, stripped (CNAF pads some codes: ``CG `` is read ``CG``) and bounded to the
+schema's length for the field; computed values are added under their column's name in upper case;
+the typed columns are parsed (``ingest.values``); the row is the dict's values in
 ``raw_tables.COLUMNS`` order. Most columns are named after their tag (``dtnai`` ← DTNAI), so the
 column order cannot drift from the interface. A value that does not parse becomes None and flags
 its row (the dossier row for tables without a ``flags`` column): COPY never sees a bad value.
@@ -28,17 +35,22 @@ the daily load: each element is visited once, and rows are assembled by C-level 
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import re
 from collections.abc import Callable, Iterator
 from functools import lru_cache
 from pathlib import Path
-from typing import Any
+from typing import Any, BinaryIO
 
 from lxml import etree
 
+from aiguillage.ingest.caf_schema import CafSchema, caf_schema
+from aiguillage.ingest.flow_bytes import Lines, checker_for
 from aiguillage.ingest.raw_tables import COLUMNS, QuarantineError, RawRow
 from aiguillage.ingest.values import parse_amount, parse_boolean, parse_integer, parse_iso_date, parse_time
+from aiguillage.ingest.xml_prolog import PROLOG_BYTES, Prolog, PrologError, read_prolog
+from aiguillage.landing.names import printable
 from aiguillage.nir import is_valid_nir
 from aiguillage.referential import load_communes
 
@@ -60,12 +72,8 @@ NATPREST_CODES = frozenset({"PFA", "RSA"})
 
 CURRENT_ADDRESS_RANK = "01"
 
-# Encodings the contract allows in the prolog (upper-cased spellings libxml2 understands).
-SUPPORTED_ENCODINGS = frozenset({"UTF-8", "UTF8", "ISO-8859-1", "ISO8859-1", "ISO_8859-1", "LATIN1"})
-_PROLOG_BYTES = 512
-_XML_DECLARATION = re.compile(rb"<\?xml\s[^>]*?\?>")
-_DECLARED_ENCODING = re.compile(rb"""\sencoding\s*=\s*["']([A-Za-z0-9._:-]*)["']""")
-_UTF8_BOM = b"\xef\xbb\xbf"
+# Read and fed 64 KB at a time: as fast as larger chunks (measured), and the parser's buffer stays small.
+_CHUNK_BYTES = 1 << 16
 
 # libxml2 appends the position to its messages; we print our own.
 _LIBXML_POSITION = re.compile(r",? line \d+, column \d+$")
@@ -75,81 +83,81 @@ _END_OF_INPUT_HINTS = ("Premature end", "end of data", "not finished", "not term
 _new_tuple = tuple.__new__
 
 Record = dict[str, Any]
+Limits = dict[str, int]
 _EMPTY: Record = {}
 
 
-def read_caf(path: Path) -> Iterator[RawRow]:
-    """Stream the VRSB0801 file at path, yielding RawRow(table, values) for tables caf_dossier, caf_person,
-    caf_address, caf_right_situation, caf_amount, caf_event, where values follow raw_tables.COLUMNS[table]
-    exactly (file_id NOT included: the loader adds it).
+def read_caf(source: Path | BinaryIO) -> Iterator[RawRow]:
+    """Stream the VRSB0801 file ``source``, yielding RawRow(table, values) for tables caf_dossier,
+    caf_person, caf_address, caf_right_situation, caf_amount, caf_event, where values follow
+    raw_tables.COLUMNS[table] exactly (file_id NOT included: the loader adds it).
+
+    ``source`` is a path, or a binary file object already open (seekable to 0; its ``label``, else
+    its ``name``, names it in messages; it is read from the start and left open).
 
     Raises QuarantineError(message) when the whole file cannot be used: malformed/truncated XML, wrong
     root, missing IdentificationFlux or TransmissionFlux, trailer NBTOTDOSRSATRANSM different from the
-    number of InfosFoyerRSA blocks read, undeclared/unsupported encoding. The error may come after rows
-    were yielded (the trailer is at the end): the loader rolls the whole file back. The message names
-    the file, the element or line, and the rule broken.
+    number of InfosFoyerRSA blocks read, an encoding that cannot be used or a byte it cannot decode, a
+    DOCTYPE or an entity reference. The error may come after rows were yielded (the trailer is at the
+    end): the loader rolls the whole file back. The message names the file, the element or line, and
+    the rule broken.
     """
-    path = Path(path)
-    label = _file_label(path)
-    _check_declared_encoding(path, label)
-    communes = _communes_93()
-    flow = _FlowState(label)
-    with open(path, "rb") as source:
-        events = etree.iterparse(
-            source,
-            events=("end",),
-            tag=(HEADER, DOSSIER, TRAILER),
-            resolve_entities=False,
-            no_network=True,
-            huge_tree=True,
-            remove_blank_text=True,  # fewer nodes to build and free: ~7% faster, and blocks' text is unused
-            remove_comments=True,
-            remove_pis=True,
-        )
-        try:
-            for _event, elem in events:
-                parent = elem.getparent()
-                if parent is None:
-                    raise QuarantineError(f"{label}: root element is <{elem.tag}>, expected <{ROOT}>")
-                if parent.getparent() is not None:
-                    continue  # same name nested deeper inside another block: not a flow-level element
-                if parent.tag != ROOT:
-                    raise QuarantineError(f"{label}: root element is <{parent.tag}>, expected <{ROOT}>")
-                tag = elem.tag
-                if tag == DOSSIER:
-                    flow.start_dossier(elem)
-                    yield from _dossier_rows(elem, flow.dossiers, communes, flow)
-                elif tag == HEADER:
-                    flow.read_header(elem)
-                else:
-                    flow.read_trailer(elem)
-                # Constant memory: drop the block's content and every sibling already read.
-                elem.clear()
-                while elem.getprevious() is not None:
-                    del parent[0]
-        except etree.XMLSyntaxError as error:
-            raise QuarantineError(_syntax_message(path, label, error, flow.dossiers)) from None
-        root = events.root
-    flow.finish(root)
+    schema = caf_schema()  # a schema that cannot be used is a deployment error: raised before reading
+    with _opened(source) as (stream, label):
+        codec = _declared_codec(stream, label)
+        flow = _FlowState(label, schema)
+        yield from _parse(stream, codec, flow)
     log.info(
-        "%s: read %d dossiers, %d persons, %d addresses (%d dossiers flagged)",
+        "%s: read %d dossiers, %d persons, %d addresses (%d dossiers flagged, %d breaking the schema)",
         label,
         flow.dossiers,
         flow.persons,
         flow.addresses,
         flow.flagged_dossiers,
+        flow.invalid_dossiers,
     )
 
 
+@contextlib.contextmanager
+def _opened(source: Path | BinaryIO) -> Iterator[tuple[BinaryIO, str]]:
+    """The binary stream to read and the file's label; a path is opened (and closed) here."""
+    if hasattr(source, "read"):
+        stream: Any = source
+        label = getattr(stream, "label", None) or _file_label(Path(str(getattr(stream, "name", "") or "stream")))
+        yield stream, printable(label)
+        return
+    path = Path(source)
+    with open(path, "rb") as stream:
+        yield stream, _file_label(path)
+
+
 # ----------------------------------------------------------------------------------------------
-# File level: prolog, header, trailer, errors
+# File level: prolog, decoding, parsing, header, trailer, errors
+
+
+def _declared_codec(stream: BinaryIO, label: str) -> Prolog:
+    """The encoding the prolog declares, if it can be decoded (``ingest.xml_prolog``); the stream is
+    read from its start and left at 0."""
+    stream.seek(0)
+    start = stream.read(PROLOG_BYTES)
+    stream.seek(0)
+    try:
+        return read_prolog(start)
+    except PrologError as error:
+        raise QuarantineError(f"{label}: {error}") from None
 
 
 class _FlowState:
     """What the file-level rules need to remember while the dossiers stream by."""
 
-    def __init__(self, label: str) -> None:
+    def __init__(self, label: str, schema: CafSchema) -> None:
         self.label = label
+        self.schema = schema
+        # Length bounds of the fields stored as text (typed fields are parsed instead). A dossier
+        # that validates has no text longer than the schema allows, except an integer's leading zeros.
+        self.limits = {tag: limit for tag, limit in schema.max_lengths.items() if tag not in _PARSERS}
+        self.integer_limits = {tag: limit for tag, limit in self.limits.items() if tag in schema.integer_fields}
+        self.communes = _communes_93()
         self.header_seen = False
         self.declared_count: int | None = None
         self.trailer_line: int | None = None
@@ -157,6 +165,9 @@ class _FlowState:
         self.persons = 0
         self.addresses = 0
         self.flagged_dossiers = 0
+        self.invalid_dossiers = 0
+        self.open_block: tuple[str, int] | None = None  # top-level block being read: (tag, first line)
+        self.doctype_checked = False
 
     def read_header(self, elem: Any) -> None:
         if self.header_seen:
@@ -188,16 +199,28 @@ class _FlowState:
                 f"{self.label}: line {line}: a second {TRAILER} (the first is at line {self.trailer_line})"
             )
         self.trailer_line = line
-        text = _leaves(elem).get(TRAILER_COUNT)
-        count = parse_integer(text) if text else None
+        text = _leaves(elem, [], _EMPTY).get(TRAILER_COUNT)
+        count = parse_integer(text) if text and len(text) <= 16 else None
         if count is None or count < 0:
             raise QuarantineError(
                 f"{self.label}: line {line}: {TRAILER} has no valid {TRAILER_COUNT} (a count of dossiers)"
             )
         self.declared_count = count
 
+    def check_doctype(self, elem: Any) -> None:
+        """A DTD could declare entities or point outside: a VRSB0801 flow has none, so it is refused."""
+        self.doctype_checked = True
+        info = elem.getroottree().docinfo
+        if info.doctype or info.internalDTD is not None or info.system_url or info.public_id:
+            raise QuarantineError(
+                f"{self.label}: a DOCTYPE declaration (DTD) before the root element: refused, a VRSB0801 "
+                "flow has none (its entities and external references are never read)"
+            )
+
     def finish(self, root: Any) -> None:
         """The rules that can only be checked once the whole file has been read."""
+        if root is not None and not self.doctype_checked:
+            self.check_doctype(root)
         if root is None or root.tag != ROOT:
             found = "nothing" if root is None else f"<{root.tag}>"
             raise QuarantineError(f"{self.label}: root element is {found}, expected <{ROOT}>")
@@ -214,54 +237,137 @@ class _FlowState:
             )
 
 
+def _parse(stream: BinaryIO, codec: Prolog, flow: _FlowState) -> Iterator[RawRow]:
+    """Check the bytes, feed the parser, and turn each top-level block into rows (see the module's doc)."""
+    checker = checker_for(codec)
+    parser = etree.XMLPullParser(
+        events=("start", "end"),
+        tag=(HEADER, DOSSIER, TRAILER),
+        encoding="utf-8",  # the fed bytes are UTF-8 (checked or transcoded), whatever the prolog declares
+        resolve_entities=False,
+        no_network=True,
+        load_dtd=False,
+        huge_tree=True,
+        remove_blank_text=True,  # fewer nodes to build and free: ~7% faster, and blocks' text is unused
+        remove_comments=True,
+        remove_pis=True,
+    )
+    lines = Lines()
+    skip = codec.skip
+    root = None
+    try:
+        while True:
+            chunk = stream.read(_CHUNK_BYTES)
+            if skip:
+                chunk, skip = chunk[skip:], 0
+            data, undecodable = checker.take(chunk, not chunk)
+            if data:
+                lines.advance(data)
+                parser.feed(data)
+                yield from _events(parser, flow)
+            if undecodable:
+                # What precedes the bad byte was parsed: its dossier is known. Then stop.
+                raise QuarantineError(_undecodable_message(flow, codec, lines))
+            if not chunk:
+                break
+        root = parser.close()
+        yield from _events(parser, flow)
+    except etree.XMLSyntaxError as error:
+        # The blocks completed before the error still count (and their rows were read, to be rolled back).
+        yield from _events(parser, flow)
+        raise QuarantineError(_syntax_message(parser, flow, error, _last_line(stream, lines))) from None
+    flow.finish(root)
+
+
+def _events(parser: etree.XMLPullParser, flow: _FlowState) -> Iterator[RawRow]:
+    for event, elem in parser.read_events():
+        if not flow.doctype_checked:
+            flow.check_doctype(elem)
+        parent = elem.getparent()
+        if parent is None:
+            if event == "end":
+                raise QuarantineError(f"{flow.label}: root element is <{elem.tag}>, expected <{ROOT}>")
+            continue
+        if parent.getparent() is not None:
+            continue  # same name nested deeper inside another block: not a flow-level element
+        if parent.tag != ROOT:
+            raise QuarantineError(f"{flow.label}: root element is <{parent.tag}>, expected <{ROOT}>")
+        if event == "start":
+            flow.open_block = (elem.tag, elem.sourceline)
+            continue
+        flow.open_block = None
+        tag = elem.tag
+        if tag == DOSSIER:
+            flow.start_dossier(elem)
+            yield from _dossier_rows(elem, flow.dossiers, flow)
+        elif tag == HEADER:
+            flow.read_header(elem)
+        else:
+            flow.read_trailer(elem)
+        # Constant memory: drop the block's content and every sibling already read.
+        elem.clear()
+        while elem.getprevious() is not None:
+            del parent[0]
+
+
 def _file_label(path: Path) -> str:
     """How messages name the file: its folder and name, e.g. caf/VRSB0801_931_20261126_I.xml."""
-    return f"{path.parent.name}/{path.name}" if path.parent.name else path.name
+    return printable(f"{path.parent.name}/{path.name}" if path.parent.name else path.name)
 
 
-def _check_declared_encoding(path: Path, label: str) -> None:
-    """The prolog must declare UTF-8 or ISO-8859-1 (docs/data-contracts.md §2): no guessing."""
-    with open(path, "rb") as source:
-        start = source.read(_PROLOG_BYTES)
-    if not start:
-        raise QuarantineError(f"{label}: empty file")
-    if start.startswith(_UTF8_BOM):
-        start = start[len(_UTF8_BOM) :]
-    declaration = _XML_DECLARATION.match(start)
-    if declaration is None:
-        raise QuarantineError(
-            f"{label}: line 1: no XML declaration, so the encoding is undeclared (not an XML flow?)"
-        )
-    encoding = _DECLARED_ENCODING.search(declaration.group(0))
-    if encoding is None:
-        raise QuarantineError(f"{label}: line 1: the XML declaration does not declare an encoding")
-    name = encoding.group(1).decode("ascii").upper()
-    if name not in SUPPORTED_ENCODINGS:
-        raise QuarantineError(
-            f"{label}: line 1: unsupported encoding {name!r} declared (expected UTF-8 or ISO-8859-1)"
-        )
+def _where_in_flow(flow: _FlowState) -> str:
+    """Which block of the flow a position falls in (never its content)."""
+    if flow.open_block is not None:
+        tag, line = flow.open_block
+        if tag == DOSSIER:
+            return f"in {DOSSIER} block {flow.dossiers + 1} (starting line {line})"
+        return f"in the {tag} block (starting line {line})"
+    if not flow.header_seen:
+        return f"before the end of the {HEADER} header"
+    if flow.trailer_line is not None:
+        return f"after the {TRAILER} trailer"
+    return f"between {DOSSIER} blocks"
 
 
-def _syntax_message(path: Path, label: str, error: etree.XMLSyntaxError, complete_dossiers: int) -> str:
-    """Position and libxml2's reason, without any content of the file (it may hold names)."""
-    line, column = error.position if error.position else (error.lineno, 0)
-    reason = (error.msg or "").splitlines()[0] if error.msg else "unknown error"
-    reason = _LIBXML_POSITION.sub("", reason)[:160]
-    truncated = any(hint in reason for hint in _END_OF_INPUT_HINTS) or line >= _last_line(path)
+def _undecodable_message(flow: _FlowState, codec: Prolog, lines: Lines) -> str:
     return (
-        f"{label}: line {line}, column {column}: XML not well-formed{' (truncated?)' if truncated else ''}: "
-        f"{reason} (after {complete_dossiers} complete {DOSSIER} blocks)"
+        f"{flow.label}: line {lines.newlines + 1}, column {lines.column + 1}: a byte that is not "
+        f"{codec.declared} (the encoding the prolog declares) {_where_in_flow(flow)}, "
+        f"after {flow.dossiers} complete {DOSSIER} blocks"
     )
 
 
-def _last_line(path: Path) -> int:
-    """Number of the file's last line (only computed on the error path: one more pass over the file)."""
-    newlines, last_byte = 0, b""
-    with open(path, "rb") as source:
-        while chunk := source.read(1 << 20):
-            newlines += chunk.count(b"\n")
-            last_byte = chunk[-1:]
-    return newlines if last_byte == b"\n" else newlines + 1
+def _last_line(stream: BinaryIO, lines: Lines) -> int:
+    """Number of the file's last line: the lines decoded so far plus the rest of the file (read only
+    on this error path; its line breaks are the same bytes in every encoding a flow may use)."""
+    newlines, last = lines.newlines, b"\n" if not lines.column else b"x"
+    while chunk := stream.read(_CHUNK_BYTES):
+        newlines += chunk.count(b"\n")
+        last = chunk[-1:]
+    return newlines if last == b"\n" else newlines + 1
+
+
+def _syntax_message(parser: Any, flow: _FlowState, error: etree.XMLSyntaxError, last_line: int) -> str:
+    """Position and libxml2's reason, without any content of the file (it may hold names)."""
+    first = next((entry for entry in parser.feed_error_log if entry.level >= etree.ErrorLevels.ERROR), None)
+    if first is not None:
+        line, column, kind, reason = first.line, first.column, first.type_name, first.message or ""
+    else:
+        (line, column), kind = (error.position if error.position else (error.lineno, 0)), ""
+        reason = error.msg or ""
+    after = f"after {flow.dossiers} complete {DOSSIER} blocks"
+    if kind == "ERR_UNDECLARED_ENTITY":
+        return (
+            f"{flow.label}: line {line}, column {column}: an entity reference other than the five predefined "
+            f"ones (&amp; &lt; &gt; &apos; &quot;; character references &#N; are text): refused, a VRSB0801 "
+            f"flow declares no entity ({_where_in_flow(flow)}, {after})"
+        )
+    reason = _LIBXML_POSITION.sub("", reason.splitlines()[0] if reason else "unknown error")[:160]
+    truncated = any(hint in reason for hint in _END_OF_INPUT_HINTS) or line >= last_line
+    return (
+        f"{flow.label}: line {line}, column {column}: XML not well-formed{' (truncated?)' if truncated else ''}: "
+        f"{reason} ({after})"
+    )
 
 
 @lru_cache(maxsize=1)
@@ -313,9 +419,20 @@ _TYPED = {
 }
 
 
-def _leaves(block: Any) -> Record:
-    """Tag → stripped text of a block's non-empty children (leaves; sub-blocks have no text)."""
-    return {child.tag: stripped for child in block if (text := child.text) and (stripped := text.strip())}
+def _leaves(block: Any, flags: list[str], limits: Limits) -> Record:
+    """Tag → stripped text of a block's non-empty children (leaves; sub-blocks have no text).
+
+    A text longer than the schema allows for its field is cut to that length and flagged
+    TOO_LONG:<FIELD>: no value can break an index or reach an extract at an absurd size.
+    """
+    record = {child.tag: stripped for child in block if (text := child.text) and (stripped := text.strip())}
+    if record.keys() & limits.keys():  # a C-level test: most blocks of a valid dossier have no bounded field
+        for tag, value in record.items():  # in the file's order, so that flags come out the same every time
+            limit = limits.get(tag)
+            if limit is not None and len(value) > limit:
+                flags.append("TOO_LONG:" + tag)
+                record[tag] = value[:limit].rstrip()
+    return record
 
 
 def _row(table: str, record: Record, flags: list[str]) -> RawRow:
@@ -334,8 +451,10 @@ def _row(table: str, record: Record, flags: list[str]) -> RawRow:
 # Dossier
 
 
-def _dossier_rows(dossier: Any, position: int, communes: frozenset[str], flow: _FlowState) -> list[RawRow]:
+def _dossier_rows(dossier: Any, position: int, flow: _FlowState) -> list[RawRow]:
     """Every row of one InfosFoyerRSA block, the caf_dossier row first."""
+    schema_errors = flow.schema.dossier_errors(dossier)
+    limits = flow.limits if schema_errors else flow.integer_limits
     flags: list[str] = []
     record: Record = {}
     identification = donnees = prestation = None
@@ -349,7 +468,7 @@ def _dossier_rows(dossier: Any, position: int, communes: frozenset[str], flow: _
         elif tag == "Evenement":
             events.append(block)
         elif tag == "Anomalie":
-            text = _leaves(block).get("LIBANO")
+            text = _leaves(block, flags, limits).get("LIBANO")
             if text is not None:
                 anomalies.append(text)
         elif tag == "IdentificationRSA":
@@ -361,30 +480,35 @@ def _dossier_rows(dossier: Any, position: int, communes: frozenset[str], flow: _
         elif tag == "PrestationRSA" and prestation is None:
             prestation = block
 
-    _identification(identification, record, flags)
+    _identification(identification, record, flags, limits)
     key = {"POSITION": position, "MATRICULE": record.get("MATRICULE"), "NUMDEMRSA": record.get("NUMDEMRSA")}
     rows: list[RawRow] = []  # the dossier row is built last (it sums up the others' flags) but goes first
 
     if not persons:
         flags.append("MISSING_BLOCK:Personne")
     for person_position, person in enumerate(persons, start=1):
-        rows.append(_person_row(person, person_position, key))
+        rows.append(_person_row(person, person_position, key, limits))
     flow.persons += len(persons)
 
-    flow.addresses += _donnees_administratives(donnees, key, communes, record, flags, rows)
-    _prestation_rsa(prestation, key, record, flags, rows)
+    flow.addresses += _donnees_administratives(donnees, key, flow.communes, record, flags, rows, limits)
+    _prestation_rsa(prestation, key, record, flags, rows, limits)
     for event in events:
-        rows.append(_row("caf_event", {**_leaves(event), **key}, flags))
+        rows.append(_row("caf_event", {**_leaves(event, flags, limits), **key}, flags))
 
     etat = record.get("ETATDOSRSA")
     if etat is not None and etat not in ETATDOSRSA_CODES:
         flags.append("UNKNOWN_CODE:ETATDOSRSA")
     record.update(key)
     record["CAF_ANOMALIES"] = anomalies
+    record["SCHEMA_ERRORS"] = schema_errors
+    if schema_errors:
+        flags.append("SCHEMA_INVALID")
     record["FLAGS"] = flags
     rows.insert(0, _row("caf_dossier", record, flags))
     if flags:
         flow.flagged_dossiers += 1
+    if schema_errors:
+        flow.invalid_dossiers += 1
     return rows
 
 
@@ -394,7 +518,7 @@ _IDENTIFICATION_BLOCKS = frozenset(
 )
 
 
-def _identification(identification: Any, record: Record, flags: list[str]) -> None:
+def _identification(identification: Any, record: Record, flags: list[str], limits: Limits) -> None:
     """Leaves of Organisme, Partenaire, DemandeRSA, OrganismeCedant and OrganismePrenant into the record."""
     if identification is None:
         flags.append("MISSING_BLOCK:IdentificationRSA")
@@ -404,7 +528,7 @@ def _identification(identification: Any, record: Record, flags: list[str]) -> No
         tag = block.tag
         if tag in _IDENTIFICATION_BLOCKS and tag not in seen:
             seen.add(tag)
-            record.update(_leaves(block))
+            record.update(_leaves(block, flags, limits))
     for mandatory in ("Organisme", "DemandeRSA"):
         if mandatory not in seen:
             flags.append("MISSING_BLOCK:" + mandatory)
@@ -414,7 +538,7 @@ def _identification(identification: Any, record: Record, flags: list[str]) -> No
 # Persons
 
 
-def _person_row(person: Any, person_position: int, key: Record) -> RawRow:
+def _person_row(person: Any, person_position: int, key: Record, limits: Limits) -> RawRow:
     """The caf_person row of one Personne block.
 
     Identification, DossierCAF, DossierPoleEmploi and MontantCalculDroitRSAPersonne (tags that do
@@ -431,10 +555,10 @@ def _person_row(person: Any, person_position: int, key: Record) -> RawRow:
         if tag == "Identification":
             if not identification:
                 identification = True
-                record.update(_leaves(block))
+                record.update(_leaves(block, flags, limits))
         elif tag == "Prestations":
             prestations += 1
-            leaves = _leaves(block)
+            leaves = _leaves(block, flags, limits)
             nature = leaves.get("NATPREST")
             if nature == "RSA":
                 same_nature_twice = same_nature_twice or rsa is not None
@@ -447,14 +571,14 @@ def _person_row(person: Any, person_position: int, key: Record) -> RawRow:
         elif tag == "DossierCAF":
             if not dossier_caf:
                 dossier_caf = True
-                record.update(_leaves(block))
+                record.update(_leaves(block, flags, limits))
         elif tag == "MontantCalculDroitRSAPersonne":
             if not montant:
                 montant = True
-                record.update(_leaves(block))
+                record.update(_leaves(block, flags, limits))
         elif tag == "DossierPoleEmploi" and not pole_emploi:
             pole_emploi = True
-            record.update(_leaves(block))
+            record.update(_leaves(block, flags, limits))
 
     if not identification:
         flags.append("MISSING_BLOCK:Identification")
@@ -508,7 +632,13 @@ def _check_nir(nir: str | None, flags: list[str]) -> bool | None:
 
 
 def _donnees_administratives(
-    donnees: Any, key: Record, communes: frozenset[str], record: Record, flags: list[str], rows: list[RawRow]
+    donnees: Any,
+    key: Record,
+    communes: frozenset[str],
+    record: Record,
+    flags: list[str],
+    rows: list[RawRow],
+    limits: Limits,
 ) -> int:
     """SituationFamille into the dossier record; one caf_address row per Adresse (their number is returned).
 
@@ -525,7 +655,7 @@ def _donnees_administratives(
     for block in donnees:
         tag = block.tag
         if tag == "Adresse":
-            address = _address_record(block, key, communes)
+            address = _address_record(block, key, communes, limits)
             rank = address["RGADR"]
             if rank is None or rank in ranks:
                 # rgadr is NOT NULL and part of raw.caf_address's key: such a row cannot be loaded.
@@ -537,7 +667,7 @@ def _donnees_administratives(
             rows.append(_row("caf_address", address, address["FLAGS"]))
         elif tag == "SituationFamille" and not sitfam_seen:
             sitfam_seen = True
-            record.update(_leaves(block))
+            record.update(_leaves(block, flags, limits))
     if not sitfam_seen:
         flags.append("MISSING_BLOCK:SituationFamille")
     if CURRENT_ADDRESS_RANK not in ranks:
@@ -547,7 +677,7 @@ def _donnees_administratives(
     return len(ranks)
 
 
-def _address_record(address: Any, key: Record, communes: frozenset[str]) -> Record:
+def _address_record(address: Any, key: Record, communes: frozenset[str], limits: Limits) -> Record:
     """The caf_address record of one Adresse block (RGADR normalised, département computed)."""
     flags: list[str] = []
     record: Record = {}
@@ -557,11 +687,11 @@ def _address_record(address: Any, key: Record, communes: frozenset[str]) -> Reco
         if tag == "TroncCommunAdresse":
             if not tronc:
                 tronc = True
-                record.update(_leaves(block))
+                record.update(_leaves(block, flags, limits))
         elif tag == "AdresseDetailleeFrance":
             if not detail:
                 detail = True
-                record.update(_leaves(block))
+                record.update(_leaves(block, flags, limits))
         elif tag == "AdresseHorsFrance":
             hors_france = True
     if not tronc:
@@ -603,7 +733,7 @@ _SITUATION_BLOCKS = {
 
 
 def _prestation_rsa(
-    prestation: Any, key: Record, record: Record, flags: list[str], rows: list[RawRow]
+    prestation: Any, key: Record, record: Record, flags: list[str], rows: list[RawRow], limits: Limits
 ) -> None:
     """EtatDossierRSA, TroncCommunDroitRSA and MontantsCalculDroitRSA into the dossier record.
 
@@ -621,7 +751,7 @@ def _prestation_rsa(
                     situation = block
             elif tag == "DetailDroitRSA" and detail is None:
                 detail = block
-    _situation(situation, key, record, flags, rows)
+    _situation(situation, key, record, flags, rows, limits)
     if detail is None:
         flags.append("NO_DETAIL_DROIT")
         flags.append("NO_MONTANTS_CALCUL")
@@ -630,21 +760,23 @@ def _prestation_rsa(
     for block in detail:
         tag = block.tag
         if tag == "DetailCalculDroitRSA":
-            rows.append(_row("caf_amount", {**_leaves(block), **key}, flags))
+            rows.append(_row("caf_amount", {**_leaves(block, flags, limits), **key}, flags))
         elif tag == "TroncCommunDroitRSA":
             if not tronc:
                 tronc = True
-                record.update(_leaves(block))
+                record.update(_leaves(block, flags, limits))
         elif tag == "MontantsCalculDroitRSA" and not montants:
             montants = True
-            record.update(_leaves(block))
+            record.update(_leaves(block, flags, limits))
     if not tronc:
         flags.append("MISSING_BLOCK:TroncCommunDroitRSA")
     if not montants:
         flags.append("NO_MONTANTS_CALCUL")
 
 
-def _situation(situation: Any, key: Record, record: Record, flags: list[str], rows: list[RawRow]) -> None:
+def _situation(
+    situation: Any, key: Record, record: Record, flags: list[str], rows: list[RawRow], limits: Limits
+) -> None:
     """EtatDossierRSA into the dossier record; a caf_right_situation row per refusal, suspension, closure."""
     if situation is None:
         flags.append("MISSING_BLOCK:SituationDossierRSA")
@@ -655,13 +787,13 @@ def _situation(situation: Any, key: Record, record: Record, flags: list[str], ro
         if tag == "EtatDossierRSA":
             if not etat_seen:
                 etat_seen = True
-                record["ETATDOSRSA"] = _leaves(block).get("ETATDOSRSA")
+                record["ETATDOSRSA"] = _leaves(block, flags, limits).get("ETATDOSRSA")
             continue
         spec = _SITUATION_BLOCKS.get(tag)
         if spec is None:
             continue
         nature, motif, when, group = spec
-        leaves = _leaves(block)
+        leaves = _leaves(block, flags, limits)
         # Parsed here rather than in _row so that a bad date is flagged under its own tag.
         text = leaves.get(when)
         date_effet = parse_iso_date(text) if text is not None else None

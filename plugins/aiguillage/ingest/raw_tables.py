@@ -29,8 +29,9 @@ REJECT_REASONS = {
     "NIR_KEY": "NIR key does not match",
     "IDENTIFIANTPE_FORMAT": "identifiantpe is not 7 digits, 1 alphanumeric, 3 digits",
     "DATE_INVALID": "a date does not parse",
-    "CODE_MISSING": "job-seeker category (code) missing or not 1 to 8",
+    "CODE_MISSING": "job-seeker category (code) missing or not in the list (seed codes_categorie_france_travail)",
     "SCHEMA": "a required field is missing or malformed",
+    "FIELD_TOO_LONG": "a value is longer than its column allows",
     "STRUCTURE_MISMATCH": "code_structure differs from the agency folder",
     "UNKNOWN_EVENT": "evenement is not a known event",
     "UNKNOWN_MOTIF": "motif is not allowed for this event",
@@ -47,7 +48,7 @@ COLUMNS: dict[str, tuple[str, ...]] = {
         "etatdosrsa", "sitfam", "ddsitfam", "topsansdomfixe", "nbenfautcha", "oridemrsa", "dtoridemrsa",
         "topfoydrodevorsa", "ddelecal", "mtrevminigararsa", "mtressmenrsa", "mttotdrorsa",
         "cedant_fonorg", "cedant_numorg", "cedant_matricule", "cedant_ddarrmut",
-        "prenant_fonorg", "prenant_numorg", "prenant_dddepamut", "caf_anomalies", "flags",
+        "prenant_fonorg", "prenant_numorg", "prenant_dddepamut", "caf_anomalies", "flags", "schema_errors",
     ),
     # One row per Personne, with both Prestations roles.
     "caf_person": (
@@ -90,7 +91,9 @@ COLUMNS: dict[str, tuple[str, ...]] = {
 
 REJECT_TABLES = {"france_travail_reject", "ali_report_reject"}
 
-# Per-dossier/person/address anomaly flags set by the CAF reader (never sink the file).
+# Per-dossier/person/address anomaly flags set by the CAF reader (never sink the file). A flag on a
+# value of a table without a flags column (caf_event, caf_amount, caf_right_situation) is set on the
+# dossier row. Values padded with spaces (CNAF pads some codes) are read trimmed and not flagged.
 CAF_FLAGS = {
     "NO_MONTANT_CALCUL_PERSONNE": "no MontantCalculDroitRSAPersonne block: TOPPERSDRODEVORSA unknown",
     "NIR_MISSING": "no NIR",
@@ -104,4 +107,7 @@ CAF_FLAGS = {
     "NO_DETAIL_DROIT": "no DetailDroitRSA block",
     "NO_MONTANTS_CALCUL": "no MontantsCalculDroitRSA block",
     "MISSING_BLOCK": "a mandatory block is missing (the block is named after the colon)",
+    "TOO_LONG": "a value longer than the schema allows for its field, stored cut to that length "
+    "(the field is named after the colon)",
+    "SCHEMA_INVALID": "the dossier breaks the VRSB0801 schema in use: see caf_dossier.schema_errors",
 }

@@ -12,15 +12,23 @@ in the line: it is data, not a line break, so line numbers agree with what ``wc 
 count.
 
 Whole-file problems raise :class:`QuarantineError` with a message naming the file, the line and the rule.
+
+Every function takes a path or an opened binary stream (the loader's
+:class:`~aiguillage.landing.opened.LandingStream`, which hashes what is read): a stream is read
+from its start at each pass (``seek(0)``) and never closed here; its ``label`` names it in messages.
 """
 
 from __future__ import annotations
 
 import codecs
+import contextlib
+import io
 from collections.abc import Iterator
 from pathlib import Path
+from typing import BinaryIO
 
 from aiguillage.ingest.raw_tables import QuarantineError
+from aiguillage.landing.names import printable
 
 __all__ = [
     "MAX_LINE_CHARS",
@@ -40,17 +48,53 @@ _UTF8_BOM = codecs.BOM_UTF8
 _UTF16_BOMS = (codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)
 
 
-def file_label(path: Path) -> str:
-    """How messages name a file: its folder and name (``france_travail/stock_20261102.csv``,
+# A partner text file: its path, or a binary stream opened on it.
+Source = Path | BinaryIO
+
+
+def file_label(source: Source) -> str:
+    """How messages name a file, escaped (a name may hold a line break): a stream's ``label`` (its
+    path in the landing zone), else its folder and name (``france_travail/stock_20261102.csv``,
     ``ALI05/ali_ALI05_20261126.csv``), enough to find it in the landing zone."""
-    return f"{path.parent.name}/{path.name}" if path.parent.name else path.name
+    label = getattr(source, "label", None)
+    if label is not None:
+        return printable(label)
+    path = Path(source if isinstance(source, str | Path) else getattr(source, "name", "stream"))
+    return printable(f"{path.parent.name}/{path.name}" if path.parent.name else path.name)
 
 
-def quarantine(path: Path, line_number: int, rule: str) -> QuarantineError:
-    return QuarantineError(f"{file_label(path)}: line {line_number}: {rule}")
+def quarantine(source: Source, line_number: int, rule: str) -> QuarantineError:
+    return QuarantineError(f"{file_label(source)}: line {line_number}: {rule}")
 
 
-def detect_encoding(path: Path) -> str:
+@contextlib.contextmanager
+def _binary(source: Source) -> Iterator[BinaryIO]:
+    """The file's bytes from the start: a path opened, or the stream rewound (and left open)."""
+    if isinstance(source, str | Path):
+        with open(source, "rb") as handle:
+            yield handle
+    else:
+        source.seek(0)
+        yield source
+
+
+@contextlib.contextmanager
+def _text(source: Source, encoding: str) -> Iterator[io.TextIOBase]:
+    # newline="\n": split on LF only, keep endings untranslated (CR is removed by the caller).
+    if isinstance(source, str | Path):
+        with open(source, encoding=encoding, newline="\n") as handle:
+            yield handle
+        return
+    source.seek(0)
+    handle = io.TextIOWrapper(source, encoding=encoding, newline="\n")
+    handle._CHUNK_SIZE = _CHUNK_BYTES  # an unbuffered stream: read it in large pieces
+    try:
+        yield handle
+    finally:
+        handle.detach()  # the stream belongs to the caller: closing the wrapper must not close it
+
+
+def detect_encoding(path: Source) -> str:
     """``utf-8-sig``, ``utf-8`` or ``iso-8859-1``, from one streaming pass over the bytes.
 
     Raises QuarantineError for binary content (a NUL byte, a UTF-16 byte-order mark) and for a file
@@ -60,7 +104,7 @@ def detect_encoding(path: Path) -> str:
     is_utf8 = True
     has_bom = False
     newlines_before = 0  # LFs in the chunks already scanned: gives the line of a NUL byte
-    with open(path, "rb") as handle:
+    with _binary(path) as handle:
         first = True
         while chunk := handle.read(_CHUNK_BYTES):
             if first:
@@ -83,7 +127,7 @@ def detect_encoding(path: Path) -> str:
     return "utf-8" if is_utf8 else "iso-8859-1"
 
 
-def _refuse_utf16(path: Path, first_chunk: bytes) -> None:
+def _refuse_utf16(path: Source, first_chunk: bytes) -> None:
     # A UTF-16 file would be caught by its NUL bytes anyway; naming the encoding helps the partner.
     if first_chunk.startswith(_UTF16_BOMS):
         raise quarantine(path, 1, "binary content (UTF-16 text): ISO-8859-1 or UTF-8 expected")
@@ -97,14 +141,13 @@ def _still_utf8(decoder: codecs.IncrementalDecoder, chunk: bytes, final: bool) -
     return True
 
 
-def iter_lines(path: Path) -> Iterator[tuple[int, str]]:
+def iter_lines(path: Source) -> Iterator[tuple[int, str]]:
     """Every physical line of the file as ``(line_number, text without its line ending)``.
 
     Blank lines are yielded too (callers decide what they mean); an empty file yields nothing.
     """
     encoding = detect_encoding(path)
-    # newline="\n": split on LF only, keep endings untranslated (CR is removed below).
-    with open(path, encoding=encoding, newline="\n") as handle:
+    with _text(path, encoding) as handle:
         line_number = 0
         while text := handle.readline(MAX_LINE_CHARS + 1):
             line_number += 1

@@ -62,7 +62,16 @@ def parse_french_date(text: str) -> date | None:
 
 
 def parse_time(text: str) -> time | None:
-    """HH:MM:SS or HH:MM (no fraction, no time zone)."""
+    """HH:MM:SS with optional fractional seconds (xsd:time: CNAF writes ``01:18:36.0000``), or HH:MM.
+
+    Fractions beyond microseconds are cut; no time zone (the raw column is a local ``time``).
+    """
+    if len(text) > 8 and text[8] == ".":
+        fraction = text[9:]
+        if not (0 < len(fraction) <= 32 and fraction.isascii() and fraction.isdigit()):
+            return None
+        whole = parse_time(text[:8])
+        return None if whole is None else whole.replace(microsecond=int(fraction[:6].ljust(6, "0")))
     if not ((len(text) == 8 and text[2] == ":" and text[5] == ":") or (len(text) == 5 and text[2] == ":")):
         return None
     try:

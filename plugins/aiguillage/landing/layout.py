@@ -15,7 +15,7 @@ from datetime import date
 from pathlib import PurePosixPath
 
 FRANCE_TRAVAIL_KINDS = ("inscriptions", "cessations", "radiations", "stock")
-AGENCY_CODE = re.compile(r"^ALI(0[1-9]|1[0-9]|2[0-2])$")
+AGENCY_CODE = re.compile(r"^ALI(0[1-9]|1[0-9]|2[0-2])\Z")  # \Z, not $: "$" also matches before a final newline
 _NAME_DATE = re.compile(r"(?<!\d)(20\d{2})(\d{2})(\d{2})(?!\d)")
 # Files still being written by a transfer tool, or hidden files: not ours to read yet.
 _IN_TRANSIT_SUFFIXES = (".part", ".partial", ".tmp", ".filepart", ".crdownload")

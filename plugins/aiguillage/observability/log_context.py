@@ -15,6 +15,8 @@ import logging
 import sys
 from collections.abc import Mapping
 
+from aiguillage.landing.names import printable
+
 
 def _current_context():
     # Only a process that runs tasks has imported the Task SDK: elsewhere there is no task to name.
@@ -60,7 +62,8 @@ def _text(value) -> str:
         return ",".join(_text(item) for item in value) or "-"
     if isinstance(value, float):
         return f"{value:.2f}"
-    text = "-" if value is None or value == "" else str(value)
+    # Escaped: a value may be a file name, and a name can hold a line break (a forged log line).
+    text = "-" if value is None or value == "" else printable(str(value))
     return text if " " not in text else f'"{text}"'
 
 

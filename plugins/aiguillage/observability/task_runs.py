@@ -10,12 +10,17 @@ A callback never makes a task fail and never holds it up for long: it gives up a
 timeout and logs only the error's type (an error message could quote a row). The run report reads
 the day's rows with :func:`task_runs_for_day`.
 
+A failed try also keeps why, in words an operator can act on: the error's message cleaned of
+personal data by :func:`error_message`, the one place that makes an error's message fit to print.
+The day reports (``aiguillage run``, ``aiguillage stack run``) read it back with :func:`failures_of_run`.
+
 Imported at DAG parse time: standard library only at module level.
 """
 
 from __future__ import annotations
 
 import logging
+import re
 import socket
 from dataclasses import asdict, dataclass
 from datetime import UTC, date, datetime
@@ -45,6 +50,7 @@ class TaskRun:
     seconds: float | None
     hostname: str | None
     error_type: str | None = None
+    error_message: str | None = None
 
 
 def original_error_type(error: object) -> str | None:
@@ -55,6 +61,45 @@ def original_error_type(error: object) -> str | None:
     while error.__cause__ is not None:
         error = error.__cause__
     return type(error).__name__
+
+
+# Where PostgreSQL (and dbt relaying it) quotes the rows and values a statement met: never printed.
+_DIAGNOSTIC_LINE = re.compile(r"^\s*(DETAIL|HINT|CONTEXT|QUERY|WHERE|LINE \d+|STATEMENT):", re.MULTILINE)
+# A database error's primary message quotes a value after a colon: 'invalid input syntax for type date: "x"'.
+_QUOTED_VALUE = re.compile(r'(:\s*)"[^"]*"')
+MESSAGE_MAX_CHARS = 400
+
+
+def error_message(error: object) -> str | None:
+    """The message of the error at the root of ``error``'s chain (the one :func:`original_error_type`
+    names), fit to print in a terminal, a report or a table: its first line only (PostgreSQL's DETAIL,
+    which quotes rows, comes after it), a database error's quoted values hidden, control characters
+    escaped, at most MESSAGE_MAX_CHARS; replaced whole when it still looks like it holds personal data (a
+    NIR, an e-mail address: the alerts' rule, aiguillage.alerts.privacy). None without a message."""
+    if not isinstance(error, BaseException):
+        return None
+    while error.__cause__ is not None:
+        error = error.__cause__
+    text = str(error)
+    cut = _DIAGNOSTIC_LINE.search(text)
+    lines = (text[:cut.start()] if cut else text).strip().splitlines()
+    text = lines[0].strip() if lines else ""
+    if type(error).__module__.split(".")[0] == "psycopg":
+        text = _QUOTED_VALUE.sub(r'\1"…"', text)
+    if not text:
+        return None
+    from aiguillage.alerts.privacy import guard_text
+    from aiguillage.landing.names import printable
+
+    text = printable(text)
+    if len(text) > MESSAGE_MAX_CHARS:
+        text = text[:MESSAGE_MAX_CHARS - 1] + "…"
+    return guard_text(text, "task error message", allowed_emails=set())
+
+
+def failure_line(error_type: str | None, message: str | None) -> str:
+    """'RuntimeError: dbt build failed for ...': how a failure is printed."""
+    return ": ".join(part for part in (error_type or "error", message) if part)
 
 
 def _run_day_of(context) -> date | None:
@@ -89,18 +134,19 @@ def from_context(context, state: str) -> TaskRun:
         started_at=started_at, ended_at=ended_at, seconds=max(seconds, 0.0) if seconds is not None else None,
         hostname=getattr(ti, "hostname", None) or socket.gethostname(),
         error_type=original_error_type(context.get("exception")) if state != SUCCESS else None,
+        error_message=error_message(context.get("exception")) if state != SUCCESS else None,
     )
 
 
 _UPSERT = (
     "INSERT INTO registry.task_run (dag_id, run_id, day, task_id, map_index, label, try_number, state,"
-    " started_at, ended_at, seconds, hostname, error_type)"
+    " started_at, ended_at, seconds, hostname, error_type, error_message)"
     " VALUES (%(dag_id)s, %(run_id)s, %(day)s, %(task_id)s, %(map_index)s, %(label)s, %(try_number)s,"
-    " %(state)s, %(started_at)s, %(ended_at)s, %(seconds)s, %(hostname)s, %(error_type)s)"
+    " %(state)s, %(started_at)s, %(ended_at)s, %(seconds)s, %(hostname)s, %(error_type)s, %(error_message)s)"
     " ON CONFLICT (dag_id, run_id, task_id, map_index, try_number) DO UPDATE SET day = excluded.day,"
     " label = excluded.label, state = excluded.state, started_at = excluded.started_at,"
     " ended_at = excluded.ended_at, seconds = excluded.seconds, hostname = excluded.hostname,"
-    " error_type = excluded.error_type, recorded_at = now()"
+    " error_type = excluded.error_type, error_message = excluded.error_message, recorded_at = now()"
 )
 
 
@@ -174,3 +220,16 @@ def task_runs_for_day(conn, day: date) -> list[dict]:
                 item["started_at"] or far, item["task_id"], item["map_index"], item["try_number"])
 
     return [dict(zip(COLUMNS, row[:len(COLUMNS)], strict=True)) for row in sorted(rows, key=order)]
+
+
+def failures_of_run(conn, dag_id: str, run_id: str) -> dict[tuple[str, int], str]:
+    """Why each task instance of the run failed, (task_id, map_index) -> 'Type: cleaned message', from
+    its last try that failed (a try that ended up_for_retry counts only when no later try succeeded)."""
+    if conn.execute("SELECT to_regclass('registry.task_run')").fetchone()[0] is None:
+        return {}
+    rows = conn.execute(
+        "SELECT DISTINCT ON (task_id, map_index) task_id, map_index, state, error_type, error_message"
+        " FROM registry.task_run WHERE dag_id = %s AND run_id = %s"
+        " ORDER BY task_id, map_index, try_number DESC", (dag_id, run_id)).fetchall()
+    return {(task_id, map_index): failure_line(error_type, message)
+            for task_id, map_index, state, error_type, message in rows if state in (FAILED, UP_FOR_RETRY)}

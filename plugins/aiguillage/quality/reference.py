@@ -18,7 +18,7 @@ MIN_RATIO_VAR = "AIGUILLAGE_GATE_VOLUME_MIN_RATIO"
 MAX_RATIO_VAR = "AIGUILLAGE_GATE_VOLUME_MAX_RATIO"
 MIN_HISTORY_DAYS = 3  # fewer previous days than this: the volume checks are skipped, with a note
 HISTORY_DAYS = 7
-_AGENCY_CODE = re.compile(r"^[A-Z0-9]{2,10}$")
+_AGENCY_CODE = re.compile(r"^[A-Z0-9]{2,10}\Z")  # \Z: "$" would accept a trailing newline
 
 # Suite parameter -> query giving its values (one column: a list; two columns: a list of pairs).
 PARAMETER_QUERIES: dict[str, str] = {

@@ -18,7 +18,7 @@ import psycopg
 
 # Beside the agencies' own folders: the staged copies, and the copies kept for re-delivery.
 COPIES = (".staging", "_archive")
-_CODE = re.compile(r"^[A-Z0-9]{2,12}$")  # the agency codes of aiguillage.extracts.files
+_CODE = re.compile(r"^[A-Z0-9]{2,12}\Z")  # the agency codes of aiguillage.extracts.files
 
 
 @dataclass

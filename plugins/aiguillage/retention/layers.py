@@ -18,7 +18,7 @@ from psycopg import sql
 NOT_PERSONAL_SCHEMAS = ("raw", "registry", "retention", "aiguillage_meta", "referentiel",
                         "pg_catalog", "information_schema")
 
-# (schema, table, condition on the row aliased t): the raw layer.
+# (schema, table, condition on the row aliased t): the raw layer, and the registry's record of sends.
 RAW_TABLES = [
     ("raw", "caf_person", "(t.file_id, t.position, t.person_position) IN "
                           "(SELECT file_id, position, person_position FROM ret_person_row WHERE purged)"),
@@ -35,6 +35,8 @@ RAW_TABLES = [
      "EXISTS (SELECT FROM ret_token WHERE ret_token.kind = 'nir' AND strpos(t.raw_line, ret_token.token) > 0)"),
     ("raw", "ali_report_reject",
      "EXISTS (SELECT FROM ret_token WHERE ret_token.kind = 'orientation' AND strpos(t.raw_line, ret_token.token) > 0)"),
+    # The one registry table that names referrals: which orientation was sent to France Travail, when.
+    ("registry", "france_travail_orientation_sent", "t.id_orientation IN (SELECT id_orientation FROM ret_referral)"),
 ]
 
 # A column of a dbt-built table, and the rows it designates for the purge.

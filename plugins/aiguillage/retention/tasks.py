@@ -7,6 +7,7 @@ from pathlib import Path
 
 from aiguillage import config, dag_defaults
 from aiguillage.retention import purge, settings
+from aiguillage.run_lock import exclusive
 
 
 def _flag(value, default: bool) -> bool:
@@ -18,6 +19,7 @@ def _flag(value, default: bool) -> bool:
     return bool(value)
 
 
+@exclusive("rgpd_retention")
 def purge_personal_data(logical_date: datetime | None, run_id: str, params: dict) -> dict:
     """Purge what is past its period as of the run's day (today in Paris without a logical date)."""
     if logical_date is not None:

@@ -25,7 +25,7 @@ BI_SCHEMA = "reporting"
 # The only schema an agency role enters: views filtered to the reading agency.
 AGENCY_SCHEMA = "agences"
 
-_CODE = re.compile(r"^[A-Z][A-Z0-9]{1,15}$")
+_CODE = re.compile(r"^[A-Z][A-Z0-9]{1,15}\Z")
 
 
 def agency_code(text: str) -> str:

@@ -16,6 +16,7 @@ from pathlib import PurePath
 import psycopg
 from psycopg import sql
 
+from aiguillage.landing.names import printable
 from aiguillage.landing.registry import files_for_day
 
 log = logging.getLogger(__name__)
@@ -94,6 +95,7 @@ def collect(conn: psycopg.Connection, day: date, run_id: str, *, gate: dict | No
             layers = _layers(conn, day)
             referrals = _referrals_by_agency(conn)
             deadlines = _deadlines(conn, day)
+            france_travail = _france_travail(conn, day)
         finally:
             conn.execute("SELECT set_config('statement_timeout', %s, true)", (previous_timeout,))
     extract_items = [_extract(item) for item in extracts]
@@ -115,6 +117,7 @@ def collect(conn: psycopg.Connection, day: date, run_id: str, *, gate: dict | No
         "extracts": extract_items,
         "referrals": referrals,
         "deadlines": deadlines,
+        "france_travail": france_travail,
         "tasks": task_items,
         "task_runs": _task_runs(task_items),
         "slowest_tasks": _slowest(task_items),
@@ -146,9 +149,10 @@ def _files(conn, day: date) -> dict:
         rows_loaded = {table: int(n) for table, n in (row.get("rows_loaded") or {}).items()}
         rejects = {reason: int(n) for reason, n in (row.get("rejects") or {}).items()}
         items.append({
-            "relative_path": row["relative_path"], "source": row["source"], "kind": row["kind"],
+            "relative_path": printable(row["relative_path"]), "source": row["source"], "kind": row["kind"],
             "agency_code": row["agency_code"], "size_bytes": row["size_bytes"],
-            "delivered_on": row["delivered_on"], "status": row["status"], "reason": row["reason"],
+            "delivered_on": row["delivered_on"], "status": row["status"],
+            "reason": row["reason"] and printable(row["reason"]),
             "rows_loaded": rows_loaded, "rows_loaded_total": sum(rows_loaded.values()),
             "rejects": rejects, "rejects_total": sum(rejects.values()),
             "load_seconds": row["load_seconds"],
@@ -257,6 +261,19 @@ def _deadlines(conn, day: date) -> dict:
         part["history"] = [{"jour": jour, "past_orientation": int(late_o or 0), "past_contract": int(late_c or 0)}
                            for jour, late_o, late_c in rows]
     return part
+
+
+# --- France Travail partner API ----------------------------------------------------------------------
+
+def _france_travail(conn, day: date) -> dict:
+    """The day's exchanges with the France Travail partner API (every run of the logical date): people
+    looked up by final outcome, and the Département's orientations sent, by fate. Counts only."""
+    if not _exists(conn, "raw", "france_travail_api_call"):
+        return {"built": False, "lookups": {}, "sends": {}}
+    from aiguillage.france_travail.api_sync import lookups_for_day
+    from aiguillage.france_travail.send_orientations import summary_for_day
+
+    return {"built": True, "lookups": lookups_for_day(conn, day), "sends": summary_for_day(conn, day)}
 
 
 # --- inputs of the run -------------------------------------------------------------------------------

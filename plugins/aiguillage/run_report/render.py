@@ -38,7 +38,7 @@ td { overflow-wrap: anywhere; }
 td.n { overflow-wrap: normal; white-space: nowrap; }
 .path { overflow-wrap: anywhere; display: inline-block; min-width: 12em; }
 td.n { text-align: right; font-variant-numeric: tabular-nums; }
-.state-withheld, .state-failed, .sev-blocking, .status-quarantined { color: #8e1111; font-weight: 600; }
+.state-withheld, .state-failed, .sev-blocking, .status-quarantined, .status-refused { color: #8e1111; font-weight: 600; }
 .sev-warning, .status-duplicate, .state-up_for_retry { color: #8a5300; font-weight: 600; }
 span[class^="state-"], span[class^="sev-"], span[class^="status-"] { white-space: nowrap; }
 .absent { color: #777; font-style: italic; }
@@ -229,6 +229,34 @@ def _extracts(report: dict) -> str:
         ["Agency", "Name", "State", "Reason", "Method", "Mouvements", "Stock", "Files"], rows, {5, 6})
 
 
+# The sends' fates, as run_report.collect gives them (send_orientations.summary_for_day), in the page's words.
+_FT_SEND_LABELS = (("sent", "Sent (accepted by France Travail)"), ("refused", "Refused by France Travail"),
+                   ("not_found", "Person not found (S002, S003)"), ("access_refused", "Access refused (R001)"),
+                   ("unknown_address", "No address at France Travail (R998)"), ("errors", "Errors, tried again"),
+                   ("uncertain", "Uncertain: France Travail may hold it, not sent again without an operator"))
+
+
+def _france_travail(report: dict) -> str:
+    part = report.get("france_travail") or {}
+    parts = ["<h2 id='france-travail'>France Travail partner API</h2>"]
+    if not part.get("built"):
+        return "".join(parts) + _absent("The France Travail API table does not exist yet.")
+    lookups, sends = part.get("lookups") or {}, part.get("sends") or {}
+    if not lookups and not sends:
+        return "".join(parts) + _absent(
+            "No exchange with France Travail for this day (no connection france_travail_api, or nothing due).")
+    if lookups:
+        parts.append(_table("People looked up (search, then France Travail's orientation read), by outcome",
+                            ["Outcome", "People"], [[_e(outcome), _n(n)] for outcome, n in sorted(lookups.items())],
+                            {1}))
+    if sends:
+        parts.append(_table("The Département's orientations sent to France Travail", ["Fate", "Orientations"],
+                            [[escape(label), _n(sends.get(key, 0))] for key, label in _FT_SEND_LABELS], {1}))
+    else:
+        parts.append(_absent("No orientation was sent to France Travail for this day."))
+    return "".join(parts)
+
+
 def _referrals_chart(report: dict) -> str:
     referrals = report["referrals"]
     parts = ["<h2 id='referrals'>Open referrals per agency</h2>"]
@@ -333,7 +361,7 @@ def render(report: dict, report_dir: Path | None = None) -> str:
         f'<p class="meta">Run {_e(report["run_id"])}, report generated {_e(report["generated_at"])}.'
         f" Status: <strong>{_e(report['status'])}</strong>.</p>",
         _headline(report), _files(report), _layers(report), _gate(report, report_dir), _extracts(report),
-        _referrals_chart(report), _deadlines(report), _tasks(report),
+        _france_travail(report), _referrals_chart(report), _deadlines(report), _tasks(report),
     ])
     return ("<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">"
             f'<meta http-equiv="Content-Security-Policy" content="{_CSP}">'

@@ -16,7 +16,15 @@ from datetime import UTC, date, datetime, timedelta
 import pendulum
 
 from aiguillage import dag_defaults
-from aiguillage.runner import DAILY_DAGS, UPSTREAM, DagOutcome, DayOutcome, TaskOutcome
+from aiguillage.runner import (
+    DAILY_DAGS,
+    UPSTREAM,
+    DagOutcome,
+    DayOutcome,
+    TaskOutcome,
+    attach_failures,
+    settled_state,
+)
 from aiguillage.stack.api import AirflowApi
 
 FINISHED = {"success", "failed"}
@@ -52,11 +60,11 @@ def run_day(api: AirflowApi, day: date, *, conf: dict | None = None, timeout: fl
             if dag_id in runs and runs[dag_id]["state"] in FINISHED:
                 continue
             if dag_id in runs:
-                runs[dag_id] = api.dag_run(dag_id, runs[dag_id]["dag_run_id"])
+                runs[dag_id] = _settled(api, dag_id, api.dag_run(dag_id, runs[dag_id]["dag_run_id"]))
             else:
                 found = _run_for_day(api, dag_id, day, since)
                 if found:
-                    runs[dag_id] = found
+                    runs[dag_id] = _settled(api, dag_id, found)
             if dag_id in runs and runs[dag_id]["state"] in FINISHED and dag_id not in reported:
                 reported.add(dag_id)
                 progress(f"{day}: {dag_id} {runs[dag_id]['state']}")
@@ -68,6 +76,15 @@ def run_day(api: AirflowApi, day: date, *, conf: dict | None = None, timeout: fl
             waiting = [dag_id for dag_id in DAILY_DAGS if dag_id not in runs or runs[dag_id]["state"] not in FINISHED]
             raise DayTimeout(f"{day}: still waiting after {timeout:.0f} s for {', '.join(waiting)}")
         time.sleep(POLL_SECONDS)
+
+
+def _settled(api: AirflowApi, dag_id: str, run: dict) -> dict:
+    """The run, marked failed when it 'succeeded' without running any task (runner.settled_state): its
+    downstream DAGs would otherwise be waited for until the timeout."""
+    if run["state"] != "success":
+        return run
+    tasks = [TaskOutcome(ti["task_id"], str(ti["state"])) for ti in api.task_instances(dag_id, run["dag_run_id"])]
+    return {**run, "state": settled_state(run["state"], tasks)}
 
 
 def _run_for_day(api: AirflowApi, dag_id: str, day: date, since: datetime) -> dict | None:
@@ -100,13 +117,19 @@ def _outcome(api: AirflowApi, day: date, runs: dict[str, dict], blocked: dict[st
             continue
         run = runs[dag_id]
         tasks = [
-            TaskOutcome(_label(ti), str(ti["state"]), ti.get("duration"))
+            TaskOutcome(_label(ti), str(ti["state"]), ti.get("duration"), _map_index(ti))
             for ti in api.task_instances(dag_id, run["dag_run_id"])
         ]
         started = datetime.fromisoformat(run["start_date"]) if run.get("start_date") else None
         outcome.dags.append(DagOutcome(dag_id, run["state"], float(run.get("duration") or 0.0), tasks, started,
                                        run_id=run["dag_run_id"]))
+    attach_failures(outcome)  # each failed task's cause, as its callback recorded it in the warehouse
     return outcome
+
+
+def _map_index(ti: dict) -> int:
+    index = ti.get("map_index")
+    return index if isinstance(index, int) and index >= 0 else -1
 
 
 def _label(ti: dict) -> str:

@@ -93,6 +93,12 @@ def _run_days(settings, state, args, say) -> int:
     if last < args.date:
         say("aiguillage stack run: --to is before --date")
         return 2
+    from aiguillage.dag_defaults import earliest_day_refusal
+
+    refused = earliest_day_refusal(args.date)
+    if refused:
+        say(f"aiguillage stack run: refused: {refused}")
+        return 2
     conf = {"stock": [code.strip().upper() for code in args.stock.split(",")]} if args.stock else {}
     day = args.date
     while day <= last:

@@ -3,7 +3,10 @@
 The XML is written as text, block by block (no tree is ever built): measured ~3x faster than
 lxml's incremental writer for this shape of document, and memory stays flat whatever the size.
 Values come from validated pools or are generated digits/dates, so none needs escaping; the few
-free-text fields go through `_text` anyway. Element order follows docs/data-contracts.md §2.
+free-text fields go through `_text` anyway. Element order and lengths follow the CNAF's schema of
+the interface (clean flows validate against it), and files look the way the CNAF's software writes
+them: windows-1252, HEUCREAFLUX with fractional seconds, TYPEPARTE and QUAL padded with spaces to
+their width, MATRICULE on 15 digits for some dossiers, NIRs without their key for some persons.
 """
 
 from __future__ import annotations
@@ -16,8 +19,8 @@ from typing import TextIO
 
 from aiguillage.synth.model import Household, Person
 
-# Python codec and XML prolog name of the two encodings CAF files come in.
-ENCODINGS = {"ISO-8859-1": "iso-8859-1", "UTF-8": "utf-8"}
+# Python codec of each XML prolog name a CAF file may come in (the CNAF writes windows-1252).
+ENCODINGS = {"windows-1252": "cp1252", "ISO-8859-1": "iso-8859-1", "ISO-8859-15": "iso8859-15", "UTF-8": "utf-8"}
 
 # Guaranteed minimum income (montant forfaitaire) for one person, and household coefficients.
 _RSA_BASE = 646.52
@@ -31,7 +34,7 @@ class FlowHeader:
 
     typeflux: str  # M monthly, I daily
     created: date
-    created_time: str  # HH:MM:SS
+    created_time: str  # xsd:time, e.g. 01:18:36.0000
     dtref: date
     applieme: str = "CRI"
     version: str = "4200"
@@ -60,16 +63,21 @@ def _wrong_key(nir: str) -> str:
     return f"{nir[:13]}{(key + 37) % 100 if (key + 37) % 100 != key else (key + 1) % 100:02d}"
 
 
+def _written_nir(nir: str) -> str:
+    """The NIR as CAF writes it: some come without their key (13 characters), chosen by the NIR itself."""
+    return nir[:13] if int(nir[10:13]) % 4 == 0 else nir
+
+
 def _person(out: list[str], person: Person, faults: DossierFaults | None, first_with_nir: bool) -> None:
     role = person.role
-    qual = "" if role == "ENF" else f"<QUAL>{'MR' if person.sex == 1 else 'MME'}</QUAL>"
+    qual = "" if role == "ENF" else f"<QUAL>{'MR ' if person.sex == 1 else 'MME'}</QUAL>"  # padded to 3
     prenom2 = "" if person.prenom2 is None else f"<PRENOM2>{person.prenom2}</PRENOM2>"
     rgnai = "" if person.rgnai is None else f"<RGNAI>{person.rgnai}</RGNAI>"
     nir = ""
     if person.nir_known_to_caf:
-        value = person.nir
+        value = _written_nir(person.nir)
         if faults is not None and faults.bad_nir_key and first_with_nir:
-            value = _wrong_key(value)
+            value = _wrong_key(person.nir)
         nir = f"<NIR>{value}</NIR><TOPVALIEC>1</TOPVALIEC>" if person.topvaliec else f"<NIR>{value}</NIR>"
     dossier = ""
     if person.dfratdos is not None:
@@ -189,7 +197,8 @@ def _detail(out: list[str], household: Household, dtref: date, faults: DossierFa
     total = max(0.0, guaranteed - resources)
     out.append(
         f"        <MontantsCalculDroitRSA><DDELECAL>{dtref.isoformat()}</DDELECAL>"
-        f"<MTREVMINIGARARSA>{guaranteed:.2f}</MTREVMINIGARARSA><MTRESSMENRSA>{resources:.2f}</MTRESSMENRSA>"
+        f"<MTREVMINIGARARSA>{guaranteed:.2f}</MTREVMINIGARARSA><MTREVGARARSA>{guaranteed:.2f}</MTREVGARARSA>"
+        f"<MTRESSMENRSA>{resources:.2f}</MTRESSMENRSA>"
         f"<MTTOTDRORSA>{total:.2f}</MTTOTDRORSA></MontantsCalculDroitRSA>\n"
     )
     natpf = household.natpf
@@ -216,7 +225,7 @@ def render_dossier(
         "  <InfosFoyerRSA>\n    <IdentificationRSA>\n"
         "      <Organisme><FONORG>CAF</FONORG><NUMORG>931</NUMORG>"
         f"<MATRICULE>{household.matricule}</MATRICULE></Organisme>\n"
-        "      <Partenaire><TYPEPARTE>CG</TYPEPARTE><IDEPARTE>093</IDEPARTE></Partenaire>\n"
+        "      <Partenaire><TYPEPARTE>CG </TYPEPARTE><IDEPARTE>093</IDEPARTE></Partenaire>\n"
         f"      <DemandeRSA><DTDEMRSA>{household.dtdemrsa.isoformat()}</DTDEMRSA>"
         f"<NUMDEMRSA>{household.numdemrsa}</NUMDEMRSA></DemandeRSA>\n"
     ]

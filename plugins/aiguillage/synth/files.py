@@ -1,8 +1,8 @@
 """File names, encodings and creation times of the landing zone, all derived from (seed, day).
 
-Partners do not agree on encodings: CAF files come in ISO-8859-1 or UTF-8 (declared in the prolog),
-France Travail files in ISO-8859-1 or UTF-8 with or without BOM. The choice rotates with the day so
-that any run of two days or more shows every variant.
+Partners do not agree on encodings: CAF files come in windows-1252, as the CNAF's software writes
+them (declared in the prolog); France Travail files in ISO-8859-1 or UTF-8 with or without BOM, a
+choice that rotates with the day so that any run of two days or more shows every variant.
 """
 
 from __future__ import annotations
@@ -43,8 +43,9 @@ def ft_file_name(kind: str, day: date) -> str:
 
 
 def caf_encoding(seed: int, day_number: int) -> str:
-    """Encoding declared by the CAF file of day `day_number` (0 = the monthly flow)."""
-    return "ISO-8859-1" if (seed + day_number) % 2 == 0 else "UTF-8"
+    """Encoding declared by the CAF file of day `day_number` (0 = the monthly flow): windows-1252,
+    as real flows are (other encodings are the reader's tests' business)."""
+    return "windows-1252"
 
 
 def ft_variant(seed: int, day_number: int, file_number: int) -> TextVariant:
@@ -53,8 +54,9 @@ def ft_variant(seed: int, day_number: int, file_number: int) -> TextVariant:
 
 
 def flow_time(seed: int, day_number: int) -> str:
-    """HEUCREAFLUX: monthly flows are produced at night, daily ones in the evening."""
+    """HEUCREAFLUX: monthly flows are produced at night, daily ones in the evening; written with
+    fractional seconds, as the CNAF's software does (``01:18:36.0000``)."""
     rng = derived_random(seed, STREAM_FLOW, day_number)
     start_hour, span = (1, 4) if day_number == 0 else (19, 4)
     seconds = start_hour * 3600 + int(rng.random() * span * 3600)
-    return f"{seconds // 3600:02d}:{seconds // 60 % 60:02d}:{seconds % 60:02d}"
+    return f"{seconds // 3600:02d}:{seconds // 60 % 60:02d}:{seconds % 60:02d}.0000"

@@ -3,10 +3,15 @@
 Columns and formats are docs/data-contracts.md §3: `;`-separated, header line, dates JJ/MM/AAAA, the
 NIR on 13 characters twice (nir and nir2). Names are mostly written as CAF writes them; a few come
 padded or in mixed case, as the matching rule (trimmed, upper-cased) expects.
+
+Categories follow the 2025 reform: RSA beneficiaries are registered automatically, so a registration
+dated from 2025 is sometimes in G (registered, waiting for orientation) or F (social accompaniment by
+the Département) rather than in a job-seeker category 1 to 8 (:func:`written_category`).
 """
 
 from __future__ import annotations
 
+import hashlib
 import random
 from datetime import date
 from pathlib import Path
@@ -48,6 +53,26 @@ EXIT_COLUMNS = (
 FILE_KINDS = ("stock", "inscriptions", "cessations", "radiations")
 
 
+# Since 1 January 2025 (loi pour le plein emploi): automatic registration of RSA beneficiaries.
+REFORM_DAY = date(2025, 1, 1)
+# Of the registrations dated from the reform, per thousand: in G, then in F.
+_SHARE_G, _SHARE_F = 120, 50
+
+
+def written_category(person: Person, when: date, code: int) -> str:
+    """The category written on a line: G or F for a stable share of the people registered since the
+    reform (chosen from the job-seeker number, so that the same person is in the same category on
+    every line and every run, and the generator's random draws are untouched), else ``code`` (1 to 8)."""
+    assert person.ft is not None
+    if when >= REFORM_DAY:
+        share = int.from_bytes(hashlib.sha256(person.ft.identifiantpe.encode("ascii")).digest()[:4], "big") % 1000
+        if share < _SHARE_G:
+            return "G"
+        if share < _SHARE_G + _SHARE_F:
+            return "F"
+    return str(code)
+
+
 def ft_date(day: date) -> str:
     return f"{day.day:02d}/{day.month:02d}/{day.year}"
 
@@ -74,7 +99,7 @@ def person_fields(
         _name_as_typed(rng, person.prenom),
         ft_date(person.dtnai),
         ft_date(when),
-        str(code),
+        written_category(person, when, code),
     ]
     if motif is not None:
         fields.append(motif)

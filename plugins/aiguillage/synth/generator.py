@@ -79,7 +79,8 @@ def generate(
     `france_travail/{stock,inscriptions,cessations,radiations}_<YYYYMMDD>.csv`. The same arguments
     always produce byte-identical files; `SynthSummary.files` holds absolute paths.
 
-    Without `defects`, every CAF file validates against `schemas/vrsb0801.xsd` and every France
+    Without `defects`, every CAF file validates against the CNAF's schema (and so against
+    `schemas/vrsb0801.xsd`, which checks the same rules) and every France
     Travail line follows the contract. With `defects`, the faults listed in `SynthSummary.defects`
     are injected: wrong NIR keys and missing blocks in the monthly flow, broken lines in the France
     Travail stock, the monthly flow delivered twice (`..._M_bis.xml`), a lying trailer count (day 2's

@@ -217,14 +217,14 @@ CHILD_FEMALE_FIRST_NAMES = _t(
 UNISEX_FIRST_NAMES = _t("CAMILLE,DOMINIQUE,CLAUDE,SACHA,MORGAN,CHARLIE,ALIX")
 
 
-def check_pool(values: Iterable[str], max_length: int) -> None:
-    """Raise ValueError if a value cannot be written as-is in every output format."""
+def check_pool(values: Iterable[str], max_length: int, codec: str = "iso-8859-1") -> None:
+    """Raise ValueError if a value cannot be written as-is in every output format it goes to."""
     for value in values:
         if not value or len(value) > max_length:
             raise ValueError(f"bad length for {value!r} (max {max_length})")
         if any(char in value for char in '&<>;"\r\n\t'):
             raise ValueError(f"special character in {value!r}")
-        value.encode("iso-8859-1")  # raises UnicodeEncodeError if not Latin-1
+        value.encode(codec)  # raises UnicodeEncodeError if the narrowest encoding cannot write it
 
 
 def _check_all() -> None:

@@ -150,7 +150,7 @@ _OTHER_FRENCH_BIRTHS = tuple(
         ("ARGENTEUIL", "95", "018"),
         ("MEAUX", "77", "284"),
         ("SARCELLES", "95", "585"),
-        ("AMIENS", "80", "021"),
+        ("CŒUVRES ET VALSERY", "02", "201"),  # a name only windows-1252 can write (not ISO-8859-1)
     )
 )
 CORSICA_BIRTHS = (
@@ -171,7 +171,8 @@ _DEPARTEMENT_BIRTHS = tuple(Birthplace(c.nomcom_caf, "93", c.code_insee[2:]) for
 _DEPARTEMENT_BIRTH_PICKER = WeightedPicker(_DEPARTEMENT_BIRTHS, [c.population for c in COMMUNES])
 
 check_pool(STREET_NAMES + _BUILDING_COMPLEMENTS + _DOMICILIATIONS, 32)
-check_pool((b.nomcomnai for b in _PARIS_BIRTHS + _OTHER_FRENCH_BIRTHS + CORSICA_BIRTHS), 26)
+# Birthplaces appear in CAF flows only (windows-1252), never in France Travail files (ISO-8859-1 too).
+check_pool((b.nomcomnai for b in _PARIS_BIRTHS + _OTHER_FRENCH_BIRTHS + CORSICA_BIRTHS), 26, "cp1252")
 
 
 def french_birthplace(rng: random.Random, group: OriginGroup, adult: bool) -> Birthplace:

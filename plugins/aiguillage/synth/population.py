@@ -74,9 +74,13 @@ class GenerationContext:
 
 
 def matricule_for(seed: int, index: int, long: bool) -> str:
-    """CAF allocataire number: an integer, 7 digits for most (fewer when leading zeros drop)."""
+    """CAF allocataire number: an integer, 7 digits for most (fewer when leading zeros drop); one
+    dossier in three on 15 digits, as the CNAF's software writes it: the 7-digit number then 8 zeros
+    (the first 7 characters are the allocataire number either way)."""
     value = (index * _MATRICULE_FACTOR + seed * 104_729) % 10_000_000
-    return str(10_000_000 + value) if long else str(value)
+    if long:
+        return str(10_000_000 + value)
+    return f"{value:07d}00000000" if index % 3 == 0 else str(value)
 
 
 def numdemrsa_for(seed: int, index: int) -> str:

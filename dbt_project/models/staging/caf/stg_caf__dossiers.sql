@@ -66,7 +66,10 @@ renamed as (
 
         -- quality
         array_to_string(source.caf_anomalies, ' | ') as caf_anomalies,
-        array_to_string(source.flags, ',') as flags
+        array_to_string(source.flags, ',') as flags,
+        -- where the block breaks the VRSB0801 schema: element, rule, line (never a value)
+        cardinality(source.schema_errors) as schema_error_count,
+        array_to_string(source.schema_errors, ' | ') as schema_errors
 
     from source
     inner join files on files.file_id = source.file_id

@@ -1,11 +1,26 @@
--- The latest France Travail API lookup of each person (search, then registration and orientation):
--- its outcome, when it was made, and what the registration and orientation answers said.
--- A lookup is the calls sharing a lookup_id; its outcome is that of its first call not FOUND
--- (the client stops there), else FOUND. Dates and flags are read defensively: an unexpected value
--- becomes NULL rather than failing the model (the body stays in raw as received).
+-- The latest France Travail API lookup of each person: its outcome, when it was made, and France
+-- Travail's orientation as read (GET lectureOrientation: a list, the first element is the
+-- orientation). A lookup is the calls sharing a lookup_id with purpose 'lookup' (search, then
+-- read_orientation); its outcome is that of its first call not FOUND (the client stops there), else
+-- FOUND. NO_ORIENTATION: France Travail holds none (HTTP 204).
+-- Every field is read defensively: a value of an unexpected type or shape becomes NULL rather than
+-- failing the model (the body stays in raw as received). Free-text comments (decision's
+-- commentaire_refus) are not carried: they may name people. Readers: macros/json_values.sql.
+
+{# The orientation criteria France Travail sends (criteres_orientation), by type. #}
+{% set criteria_codes = [
+    'situation_professionnelle', 'type_emploi', 'niveau_etude', 'projet_pro', 'contrainte_sante',
+    'contrainte_logement', 'contrainte_mobilite', 'contrainte_familiale', 'contrainte_financiere',
+    'contrainte_numerique', 'contrainte_administrative_juridique', 'contrainte_francais_calcul',
+    'msa_demarches_professionnelles'] %}
+{% set criteria_flags = [
+    'capacite_a_travailler', 'boe', 'baeeh', 'scolarite_etablissement_specialise', 'esat',
+    'boe_souhait_accompagnement'] %}
+
 with source as (
 
     select * from {{ source('france_travail', 'france_travail_api_call') }}
+    where purpose = 'lookup'
 
 ),
 
@@ -23,13 +38,20 @@ lookups as (
         ) as outcome,
         (array_agg(business_code order by call_id) filter (where outcome <> 'FOUND'))[1] as failure_business_code,
         (array_agg(response order by call_id desc)
-            filter (where endpoint = 'registration' and outcome = 'FOUND'))[1] as registration,
-        (array_agg(response order by call_id desc)
-            filter (where endpoint = 'orientation' and outcome = 'FOUND'))[1] as orientation,
+            filter (where endpoint = 'read_orientation' and outcome = 'FOUND'))[1] as read_answer,
         count(*) as calls
     from source
     where logical_date <= {{ run_day() }}
     group by lookup_id
+
+),
+
+answered as (
+
+    select
+        lookups.*,
+        case when jsonb_typeof(read_answer) = 'array' then {{ json_as_object("read_answer -> 0") }} end as orientation
+    from lookups
 
 ),
 
@@ -48,24 +70,46 @@ renamed as (
         outcome <> 'ERROR' as is_settled,
         failure_business_code,
         calls,
+        orientation is not null as a_orientation,
 
-        -- registration (inscription-usager)
-        case registration -> 'inscrit' when 'true'::jsonb then true when 'false'::jsonb then false end as inscrit,
-        registration ->> 'categorie' as categorie,
-        case when registration ->> 'dateInscription' ~ '^\d{4}-\d{2}-\d{2}$' then (registration ->> 'dateInscription')::date end as date_inscription,
-        case when registration ->> 'dateCessation' ~ '^\d{4}-\d{2}-\d{2}$' then (registration ->> 'dateCessation')::date end as date_cessation,
-        registration ->> 'motifCessation' as motif_cessation,
+        -- the orientation France Travail holds (parcours: PED, PSP, PSO; EMPLOI, SOCIAL, SOCIOPRO read as those)
+        case upper({{ json_as_text("orientation -> 'parcours'") }})
+            when 'PED' then 'PED' when 'EMPLOI' then 'PED'
+            when 'PSP' then 'PSP' when 'SOCIAL' then 'PSP'
+            when 'PSO' then 'PSO' when 'SOCIOPRO' then 'PSO'
+        end as code_parcours,
+        {{ json_as_text("orientation -> 'organisme'") }} as organisme,
+        {{ json_as_text("orientation -> 'structure' -> 'libelle_structure'") }} as structure,
+        {{ json_as_text("orientation -> 'structure_decision' -> 'libelle_structure'") }} as structure_decision,
+        {{ json_as_text("orientation -> 'statut'") }} as statut_orientation,
+        {{ json_as_text("orientation -> 'etat'") }} as etat_orientation,
+        {{ json_as_text("orientation -> 'origine'") }} as origine_orientation,
+        coalesce({{ json_as_date("orientation -> 'date_entree_parcours'") }},
+                 {{ json_as_date("orientation -> 'date_creation'") }}) as date_entree_parcours,
+        {{ json_as_date("orientation -> 'date_modification'") }} as date_modification_parcours,
+        {{ json_as_date("orientation -> 'date_sortie_parcours'") }} as date_sortie_parcours,
+        {{ json_as_text("orientation -> 'motif_sortie_parcours'") }} as motif_sortie_parcours,
 
-        -- orientation (orientation-usager)
-        orientation ->> 'codeParcours' as code_parcours,
-        orientation ->> 'parcoursPreconise' as parcours_preconise,
-        orientation ->> 'organisme' as organisme,
-        orientation ->> 'structure' as structure,
-        orientation ->> 'statut' as statut_orientation,
-        case when orientation ->> 'dateEntree' ~ '^\d{4}-\d{2}-\d{2}$' then (orientation ->> 'dateEntree')::date end as date_entree_parcours,
-        case when orientation ->> 'dateModification' ~ '^\d{4}-\d{2}-\d{2}$' then (orientation ->> 'dateModification')::date end as date_modification_parcours
+        -- the orientation criteria: codes and flags typed, the whole object kept
+        {%- for name in criteria_codes %}
+        {{ json_as_text("orientation -> 'criteres_orientation' -> '" ~ name ~ "'") }} as critere_{{ name }},
+        {%- endfor %}
+        {%- for name in criteria_flags %}
+        {{ json_as_boolean("orientation -> 'criteres_orientation' -> '" ~ name ~ "'") }} as critere_{{ name }},
+        {%- endfor %}
+        {{ json_as_integer("orientation -> 'criteres_orientation' -> 'msa_autonomie_recherche_emploi'") }}
+            as critere_msa_autonomie_recherche_emploi,
+        {{ json_as_object("orientation -> 'criteres_orientation'") }} as criteres_orientation,
 
-    from lookups
+        -- France Travail's decision on the orientation
+        {{ json_as_text("orientation -> 'decision' -> 'etat_decision'") }} as decision_etat,
+        {{ json_as_date("orientation -> 'decision' -> 'date_decision'") }} as decision_date,
+        {{ json_as_text("orientation -> 'decision' -> 'organisme_decision'") }} as decision_organisme,
+        {{ json_as_text("orientation -> 'decision' -> 'motif_refus'") }} as decision_motif_refus,
+        {{ json_as_text("orientation -> 'decision' -> 'structure' -> 'libelle_structure'") }} as decision_structure,
+        {{ json_as_object("orientation -> 'decision'") }} - 'commentaire_refus' as decision
+
+    from answered
 
 )
 
