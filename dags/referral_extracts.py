@@ -16,6 +16,10 @@ airflow DAG: referral_extracts. Scheduled on the referral warehouse asset. Steps
                       once (registry.france_travail_orientation_sent); nothing when the gate withheld
                       the day or the connection france_travail_api is not set up. In the
                       france_travail_api pool.
+  write_waiting_proposals
+                      the orientation team's morning list: the proposals waiting for a decision,
+                      <outbox>/_departement/<day>/propositions_en_attente.csv (whatever the gate says:
+                      it goes to the Département's own team)
   report_run          the run report (JSON + HTML) under <outbox>/_runs/<day>/, alerts, and fails the
                       run when anything was withheld, so that the operators hear of it.
 """
@@ -74,6 +78,13 @@ def referral_extracts():
         context = get_current_context()
         return send_day(run_context.run_moment(context), context["run_id"], gate)
 
+    @task
+    def write_waiting_proposals() -> dict:
+        from aiguillage.extracts.waiting_proposals import deliver_waiting_list
+
+        context = get_current_context()
+        return deliver_waiting_list(run_context.run_moment(context), run_context.run_settings(context)["outbox_dir"])
+
     # Runs whatever happened upstream, and reads what this run recorded rather than XComs: a failed
     # task hands nothing downstream.
     @task(trigger_rule="all_done")
@@ -90,7 +101,7 @@ def referral_extracts():
     gate = check_quality()
     delivered = deliver_extract.expand(destination=list_destinations(gate))
     sent = send_orientations_to_france_travail(gate)
-    [delivered, sent] >> report_run()
+    [delivered, sent, write_waiting_proposals()] >> report_run()
 
 
 referral_extracts()

@@ -1,8 +1,8 @@
 """Referral warehouse: build the dbt project on the raw layer for the logical date.
 
-airflow DAG: referral_warehouse. Scheduled on the three raw assets (CAF, France Travail, ALI);
-publishes the warehouse asset that the agency extracts are scheduled on. One task runs one dbt
-build in its own process (seeds, snapshots, staging, identifiers, intermediate, marts, reporting,
+airflow DAG: referral_warehouse. Scheduled on the four raw assets (CAF, France Travail, ALI, the
+Département's files); publishes the warehouse asset that the agency extracts are scheduled on. One
+task runs one dbt build in its own process (seeds, snapshots, staging, identifiers, intermediate, marts, reporting,
 unit and data tests), then the sources' freshness (warnings) and the static docs site. Partial
 parsing keeps dbt's start-up short. The logical date is passed as the var run_day: replaying a day
 gives that day's answer. A day earlier than the warehouse's latest is refused (replay in order).
@@ -22,6 +22,7 @@ from aiguillage import dag_defaults, run_context
         Asset(dag_defaults.RAW_CAF_ASSET),
         Asset(dag_defaults.RAW_FRANCE_TRAVAIL_ASSET),
         Asset(dag_defaults.RAW_ALI_ASSET),
+        Asset(dag_defaults.RAW_DEPARTEMENT_ASSET),
     ],
     **dag_defaults.dag_arguments(tags=["warehouse", "dbt"], doc_md=__doc__),
 )

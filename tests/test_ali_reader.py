@@ -119,6 +119,15 @@ RULE_CASES = {
                             "DATE_INCOHERENT", "date_evenement 2026-11-27 is in the future"),
     "event after the report": (line_with(date_rapport="2026-11-20", date_evenement="2026-11-24"),
                                "DATE_INCOHERENT", "is after date_rapport 2026-11-20"),
+    "refused contract without motif": (line_with(evenement="CONTRAT_REFUSE"), "UNKNOWN_MOTIF",
+                                       "motif is required for CONTRAT_REFUSE (ACTUALISATION, ELABORATION)"),
+    "refused contract, another event's motif": (line_with(evenement="CONTRAT_REFUSE", motif="ABANDON"),
+                                                "UNKNOWN_MOTIF", "motif 'ABANDON' is not allowed for CONTRAT_REFUSE"),
+    "unmet commitment with a motif": (line_with(evenement="ENGAGEMENT_NON_TENU", motif="ELABORATION"),
+                                      "UNKNOWN_MOTIF", "motif must be empty for ENGAGEMENT_NON_TENU"),
+    "missed appointment with a motif": (line_with(evenement="RDV_NON_HONORE", motif="AUTRE"),
+                                        "UNKNOWN_MOTIF", "motif must be empty for RDV_NON_HONORE"),
+    "a breach not in the list": (line_with(evenement="SANCTION"), "UNKNOWN_EVENT", "evenement 'SANCTION'"),
 }
 
 
@@ -207,3 +216,61 @@ def test_a_value_at_its_bound_is_accepted(tmp_path):
                                               id_orientation="O" * MAX_CHARS["id_orientation"])])
     [row] = read(path)
     assert row.table == "ali_report_line"
+
+
+def test_breaches_of_the_contract_are_report_events(tmp_path):
+    """A missed appointment, a refusal to draw up or update the contract, commitments not met: read as
+    events, with the motif the seed allows, case-insensitively."""
+    lines = [HEADER, line_with(evenement="RDV_NON_HONORE"),
+             line_with(evenement="contrat_refuse", motif="elaboration"),
+             line_with(id_orientation="ORI-000456", evenement="CONTRAT_REFUSE", motif="ACTUALISATION"),
+             line_with(evenement="ENGAGEMENT_NON_TENU", date_evenement="2026-11-25")]
+    rows = read(write(tmp_path, lines))
+    assert [row.table for row in rows] == ["ali_report_line"] * 4
+    assert [(row.values[3], row.values[4], row.values[5], row.values[6]) for row in rows] == [
+        ("ORI-000123", "RDV_NON_HONORE", date(2026, 11, 24), None),
+        ("ORI-000123", "CONTRAT_REFUSE", date(2026, 11, 24), "ELABORATION"),
+        ("ORI-000456", "CONTRAT_REFUSE", date(2026, 11, 24), "ACTUALISATION"),
+        ("ORI-000123", "ENGAGEMENT_NON_TENU", date(2026, 11, 25), None)]
+
+
+def _seed_folder(tmp_path: Path, events: str, motifs: str) -> Path:
+    project = tmp_path / "dbt_project"
+    (project / "seeds").mkdir(parents=True)
+    (project / "seeds" / "codes_evenement_ali.csv").write_text(events, encoding="utf-8")
+    (project / "seeds" / "codes_motif_ali.csv").write_text(motifs, encoding="utf-8")
+    return project
+
+
+def test_the_event_list_is_the_seeds(tmp_path, monkeypatch):
+    """An event or motif added to the seeds is accepted in the reports, one removed is rejected: the
+    reader holds no list of its own."""
+    project = _seed_folder(
+        tmp_path, "code,libelle,exige_motif,est_manquement,est_reengagement\n"
+                  "PRISE_EN_CHARGE,Prise en charge,false,false,false\n"
+                  "ABSENCE_ATELIER,Absence à un atelier,true,true,false\n",
+        "code,evenement,libelle,parcours_demande\nSANS_PREVENIR,ABSENCE_ATELIER,Sans prévenir,\n")
+    monkeypatch.setenv("AIGUILLAGE_DBT_PROJECT_DIR", str(project))
+    rows = read(write(tmp_path, [HEADER, line_with(evenement="ABSENCE_ATELIER", motif="sans_prevenir"),
+                                 line_with(evenement="SORTIE", motif="EMPLOI")]))
+    assert [(row.table, row.values[4] if row.table == "ali_report_line" else row.values[1]) for row in rows] == [
+        ("ali_report_line", "ABSENCE_ATELIER"), ("ali_report_reject", "UNKNOWN_EVENT")]
+    assert rows[1].values[2] == "evenement 'SORTIE' is not one of PRISE_EN_CHARGE, ABSENCE_ATELIER"
+
+
+@pytest.mark.parametrize(("events", "motifs", "message"), [
+    ("code,libelle,exige_motif\nSORTIE,Sortie,true\n", "code,evenement,libelle,parcours_demande\n",
+     "seeds disagree on SORTIE"),
+    ("code,libelle,exige_motif\nSORTIE,Sortie,false\n",
+     "code,evenement,libelle,parcours_demande\nEMPLOI,SORTIE,Emploi,\n", "seeds disagree on SORTIE"),
+    ("code,libelle,exige_motif\nSORTIE,Sortie,false\n",
+     "code,evenement,libelle,parcours_demande\nEMPLOI,RDV,Emploi,\n", "seeds disagree on RDV"),
+    ("code,libelle\nSORTIE,Sortie\n", "code,evenement,libelle,parcours_demande\n", "seed has no column .exige_motif."),
+    ("code,libelle,exige_motif\n", "code,evenement,libelle,parcours_demande\n", "lists no event"),
+])
+def test_seeds_that_disagree_stop_the_reading_with_a_clear_error(tmp_path, monkeypatch, events, motifs, message):
+    """A broken code list is the warehouse's configuration, not the agency's file: no line is judged by
+    it (the loader leaves the file registered and tries it again, a bounded number of times)."""
+    monkeypatch.setenv("AIGUILLAGE_DBT_PROJECT_DIR", str(_seed_folder(tmp_path, events, motifs)))
+    with pytest.raises(RuntimeError, match=message):
+        read(write(tmp_path, [HEADER, GOOD_LINE]))

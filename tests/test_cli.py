@@ -57,7 +57,7 @@ def test_run_records_files_and_a_resent_file_as_duplicate(tmp_path, warehouse_ur
     day1 = run_cli("run", "--date", "2026-11-02", "--landing", str(landing), "--outbox", str(outbox))
     assert day1.returncode == 0, day1.stdout + day1.stderr
     for dag_id in ("landing_registry", "caf_ingestion", "france_travail_ingestion", "ali_ingestion",
-                   "referral_warehouse"):
+                   "departement_ingestion", "referral_warehouse"):
         assert f"DAG {dag_id}" in day1.stdout
     assert "France Travail API: no lookups (no connection france_travail_api configured)" in day1.stdout
     recorded = _registry(warehouse_url)
@@ -159,3 +159,13 @@ def test_demo_runs_every_day_and_fills_the_registry(tmp_path, warehouse_url):
     assert "caf/VRSB0801_931_20261103_I.xml" in recorded
     assert all(status in ("loaded", "loaded_with_rejects") for status, _ in recorded.values())
     assert "France Travail API: the project's local stand-in" in result.stdout
+    # Between the days, the synthetic orientation team answered day 1's list: its decisions made
+    # orientations on day 2, and the summary says how many proposals still wait.
+    assert "departement/decisions_20261103.csv" in recorded
+    assert "Orientation team (synthetic):" in result.stdout
+    assert "Proposals waiting for the orientation team's decision:" in result.stdout
+    with psycopg.connect(warehouse_url) as conn:
+        decided_by_team = conn.execute(
+            "SELECT count(*) FROM marts.referrals WHERE decide_par <> 'POLITIQUE_AUTOMATIQUE'"
+            " AND date_creation = '2026-11-03'").fetchone()[0]
+    assert decided_by_team > 0

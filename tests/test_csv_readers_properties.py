@@ -16,7 +16,7 @@ hypothesis = pytest.importorskip("hypothesis")
 from hypothesis import HealthCheck, given, settings  # noqa: E402
 from hypothesis import strategies as st  # noqa: E402
 
-from aiguillage.ingest.ali_reader import ALI_COLUMNS, EVENT_MOTIFS, MAX_CHARS, read_ali_report  # noqa: E402
+from aiguillage.ingest.ali_reader import ALI_COLUMNS, MAX_CHARS, event_motifs, read_ali_report  # noqa: E402
 from aiguillage.ingest.france_travail_reader import (  # noqa: E402
     COLUMNS_BY_KIND,
     job_seeker_categories,
@@ -95,8 +95,9 @@ def mutated(draw, line: str) -> str:
 
 @st.composite
 def ali_valid_lines(draw, agency: str) -> str:
-    evenement = draw(st.sampled_from(sorted(EVENT_MOTIFS)))
-    motif = draw(st.sampled_from(sorted(EVENT_MOTIFS[evenement]))) if EVENT_MOTIFS[evenement] else ""
+    motifs = event_motifs()
+    evenement = draw(st.sampled_from(sorted(motifs)))
+    motif = draw(st.sampled_from(sorted(motifs[evenement]))) if motifs[evenement] else ""
     date_rapport = draw(st.dates(date(2026, 1, 1), TODAY))
     date_evenement = draw(st.dates(date(2025, 1, 1), date_rapport))
     email = draw(st.sampled_from(["", "a.b@example.org", "x@ali05.fr"]))
@@ -158,7 +159,7 @@ def check_ali_records(rows: list, agency: str, today: date) -> None:
             for column, limit in MAX_CHARS.items():  # no value past its contract's length
                 assert not isinstance(record.get(column), str) or len(record[column]) <= limit
             assert record["code_structure"] == agency
-            assert record["evenement"] in EVENT_MOTIFS
+            assert record["evenement"] in event_motifs()
             assert record["date_evenement"] <= min(today, record["date_rapport"])
 
 

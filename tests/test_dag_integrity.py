@@ -14,7 +14,7 @@ REPO = Path(__file__).resolve().parent.parent
 DAGS = REPO / "dags"
 PARSE_BUDGET_SECONDS = 2.0  # per file, Airflow's own import excluded
 EXPECTED_DAGS = {"landing_registry", "caf_ingestion", "france_travail_ingestion", "ali_ingestion",
-                 "referral_warehouse", "referral_extracts", "rgpd_retention"}
+                 "departement_ingestion", "referral_warehouse", "referral_extracts", "rgpd_retention"}
 
 
 @pytest.fixture(scope="module")

@@ -5,10 +5,10 @@ The CAF flows are written by the project's own VRSB0801 writer from households b
 registered, read and loaded by the real code; dbt builds each day with its run_day. The story:
 
 - 2026-12-30 (monthly flow): Alice lives in Montreuil (T19, ALI19 active), Bruno in Noisy-le-Grand
-  (T20, whose ALI20 opens on 2027-01-01), Chloé's rights-and-duties flag is missing, Denis is not
+  (T20, ALI20 active like every ALI of the 2023 call), Chloé's rights-and-duties flag is missing, Denis is not
   subject to rights and duties, Émile's right is open.
 - 2026-12-31 (daily flow): Alice moves to Bagnolet (T09), Émile's right is closed.
-- 2027-01-01: ALI20 opens; ALI09 and ALI19 send their first activity reports.
+- 2027-01-01: ALI09 and ALI19 send their first activity reports.
 """
 
 from __future__ import annotations
@@ -95,7 +95,8 @@ def _build(day: date) -> None:
 def _marts_fingerprint(conn) -> str:
     """A hash of the marts' content, row order aside."""
     digest = hashlib.sha256()
-    for table in ("referral_movements", "referrals", "referral_events", "beneficiaries"):
+    for table in ("referral_movements", "referrals", "referral_events", "beneficiaries",
+                  "orientation_proposal_history", "orientation_proposals"):
         rows = conn.execute(f"SELECT md5(t::text) FROM marts.{table} AS t ORDER BY 1").fetchall()  # noqa: S608
         digest.update(f"{table}:{len(rows)}:".encode())
         digest.update("".join(row[0] for row in rows).encode())
@@ -151,9 +152,9 @@ def test_referral_lifecycle_reports_deadlines_and_reruns(conn, tmp_path):
     [(_, kind, structure, parcours, _, alice_first)] = _movements(conn, alice)
     assert (kind, structure, parcours) == ("NOUVELLE", "ALI19", "PSO")
     [(_, kind, structure, _, _, bruno_id)] = _movements(conn, bruno)
-    assert (kind, structure) == ("NOUVELLE", None)
+    assert (kind, structure) == ("NOUVELLE", "ALI20")
     assert conn.execute("SELECT statut_orientation, code_regle FROM marts.referrals WHERE id_orientation = %s",
-                        (bruno_id,)).fetchone() == ("EN_ATTENTE_STRUCTURE", "DEFAUT")
+                        (bruno_id,)).fetchone() == ("OUVERTE", "DEFAUT")
 
     # Day 2: a move from Montreuil to Bagnolet closes the referral and opens one at ALI09 the same
     # day; a closed right closes the referral with its reason.
@@ -166,10 +167,18 @@ def test_referral_lifecycle_reports_deadlines_and_reruns(conn, tmp_path):
     ]
     alice_new = alice_moves[2][5]
     assert alice_new != alice_first and alice_moves[1][5] == alice_first
+    # The move keeps the parcours and the decision of day 1 (validated automatically by its rule):
+    # no new proposal, the new agency learns where she comes from.
+    assert conn.execute(
+        "SELECT origine, structure_precedente, id_orientation_precedente, decide_par, date_decision,"
+        " date_notification FROM marts.referrals WHERE id_orientation = %s", (alice_new,)).fetchone() == (
+        "DEMENAGEMENT", "ALI19", alice_first, "POLITIQUE_AUTOMATIQUE", DAY1, DAY1)
+    assert conn.execute("SELECT count(*) FROM marts.orientation_proposals WHERE person_id = %s",
+                        (alice,)).fetchone() == (1,)
     assert [(k, m) for _, k, _, _, m, _ in _movements(conn, emile)][-1] == ("CLOTUREE", "FIN_DE_DROIT")
 
-    # Day 3: ALI20 opens, so Bruno's waiting referral goes to it under the same id. The agencies'
-    # reports: ALI09 holds Alice's new referral; ALI19 no longer holds anything of hers.
+    # Day 3: Bruno's referral stays at ALI20, unmoved. The agencies' reports: ALI09 holds Alice's new
+    # referral; ALI19 no longer holds anything of hers.
     _write_ali(landing, "ALI09", DAY3, [
         (alice_new, "PRISE_EN_CHARGE", DAY3, ""),
         (alice_new, "PRISE_EN_CHARGE", DAY3, ""),  # the same event twice: the reader rejects it
@@ -182,8 +191,7 @@ def test_referral_lifecycle_reports_deadlines_and_reruns(conn, tmp_path):
         (alice_first, "SORTIE", DAY3, "DEMENAGEMENT"),  # closed on day 2
     ])
     _load_and_build(conn, landing, DAY3)
-    assert _movements(conn, bruno)[-1][:3] == (DAY3, "NOUVELLE", "ALI20")
-    assert _movements(conn, bruno)[-1][5] == bruno_id
+    assert _movements(conn, bruno) == [(DAY1, "NOUVELLE", "ALI20", "PSO", None, bruno_id)]
     checked = conn.execute(
         "SELECT code_structure, evenement, date_evenement, statut, coalesce(motif_rejet, '')"
         " FROM intermediate.int_ali__events_checked ORDER BY code_structure, line_number").fetchall()
@@ -196,15 +204,21 @@ def test_referral_lifecycle_reports_deadlines_and_reruns(conn, tmp_path):
         ("ALI19", "SORTIE", "REJETE", "REFERRAL_NOT_HELD"),
     ]
     assert conn.execute("SELECT reason_code FROM raw.ali_report_reject").fetchall() == [("DUPLICATE_EVENT",)]
+    # Alice's move kept the decision notified on day 1: her contract is due a month after that
+    # notification (later than 1 January 2027, the date for the caseload already there before 2025),
+    # not a month after her new agency got her; signed on day 3, in time.
     referral = conn.execute(
-        "SELECT etape, date_orientation, date_contrat, date_limite_contrat, depassement_contrat"
-        " FROM marts.referrals WHERE id_orientation = %s", (alice_new,)).fetchone()
-    assert referral == ("CONTRAT_SIGNE", DAY2, DAY3, date(2027, 1, 31), False)
-    # Bruno entered rights and duties in 2024, before the warehouse's first day: his orientation
-    # predates it and is not judged (reprise_de_stock); his contract deadline runs from day 3.
+        "SELECT etape, date_orientation, date_notification, date_contrat, regle_limite_contrat, date_limite_contrat,"
+        " statut_contrat, depassement_contrat FROM marts.referrals WHERE id_orientation = %s", (alice_new,)).fetchone()
+    assert referral == ("CONTRAT_SIGNE", DAY2, DAY1, DAY3, "NOTIFICATION_1_MOIS", date(2027, 1, 30), "SIGNE", False)
+    # Bruno was in the first monthly flow: the Département had the information before the warehouse
+    # existed (REPRISE_DE_STOCK), so no orientation deadline is computed or judged; his contract is
+    # due a month after his decision's notification, day 1.
     assert conn.execute(
-        "SELECT reprise_de_stock, depassement_orientation, date_limite_contrat FROM marts.referrals"
-        " WHERE id_orientation = %s", (bruno_id,)).fetchone() == (True, False, date(2027, 2, 1))
+        "SELECT regle_limite_orientation, date_limite_orientation, reprise_de_stock, depassement_orientation,"
+        " regle_limite_contrat, date_limite_contrat, statut_contrat FROM marts.referrals"
+        " WHERE id_orientation = %s", (bruno_id,)).fetchone() == (
+        "REPRISE_DE_STOCK", None, True, False, "NOTIFICATION_1_MOIS", date(2027, 1, 30), "A_SIGNER")
 
     # Rerunning the latest day gives the same marts; an earlier day is refused.
     before = _marts_fingerprint(conn)

@@ -42,6 +42,7 @@ DAYS = 2
 REPORTING_VIEWS = {
     "orientations", "mouvements_orientations", "evenements_ali", "beneficiaires", "structures",
     "territoires", "communes", "indicateurs_quotidiens", "orientations_en_retard", "totaux_avec_purges",
+    "remobilisation", "remobilisation_manquements", "propositions", "orientations_par_france_travail",
 }
 # Schemas bi_reader must not enter (all but reporting); each holds at least one table once built.
 CLOSED_SCHEMAS = ("raw", "staging", "intermediate", "marts", "history", "identifiants", "registry",
@@ -182,21 +183,28 @@ def test_reporting_holds_the_views_with_data(built, admin):
             sql.Identifier(view), where or sql.SQL("true"))
         return admin.execute(query).fetchone()[0]
 
-    assert (count("territoires"), count("structures")) == (22, 45)
+    assert (count("territoires"), count("structures")) == (22, 55)
     assert count("communes") > 30
     assert count("orientations") > 50 and count("beneficiaires") > count("orientations")
     assert count("mouvements_orientations") >= count("orientations")
     assert admin.execute("SELECT array_agg(DISTINCT jour ORDER BY jour) FROM reporting.indicateurs_quotidiens"
                          ).fetchone()[0] == [START, START + timedelta(days=1)]
-    # The late referrals add up to the open referrals of the mart past a deadline.
+    # The late referrals add up to the open referrals of the mart past a deadline, and the contracts
+    # of social and employment referrals, which no one reports, are not followed: never late.
     assert admin.execute(
         "SELECT coalesce(sum(nb_en_retard), 0), coalesce(sum(nb_depassement_orientation), 0),"
-        " coalesce(sum(nb_sans_orientation_hors_delai), 0)"
+        " coalesce(sum(nb_sans_contrat_hors_delai), 0)"
         " FROM reporting.orientations_en_retard").fetchone() == admin.execute(
         "SELECT count(*) FILTER (WHERE depassement_orientation OR depassement_contrat),"
-        " count(*) FILTER (WHERE depassement_orientation),"
-        " count(*) FILTER (WHERE depassement_orientation AND date_orientation IS NULL)"
+        " count(*) FILTER (WHERE depassement_orientation), count(*) FILTER (WHERE statut_contrat = 'EN_RETARD')"
         " FROM marts.referrals WHERE statut_orientation <> 'CLOTUREE'").fetchone()
+    assert admin.execute(
+        "SELECT count(*) FROM reporting.orientations WHERE parcours IN ('PSP', 'PED')"
+        " AND (statut_contrat <> 'NON_SUIVI' OR depassement_contrat)").fetchone() == (0,)
+    # The people France Travail orients for lack of a decision, per territory, add up to the flag.
+    assert admin.execute(
+        "SELECT coalesce(sum(nb_personnes), 0) FROM reporting.orientations_par_france_travail").fetchone() == \
+        admin.execute("SELECT count(*) FROM reporting.beneficiaires WHERE orientation_par_france_travail").fetchone()
     # Two days after the first stock, nobody is late yet: the stock (people in rights and duties
     # before the warehouse's first day) is not judged on its orientation deadline.
     stock, stock_late = admin.execute(

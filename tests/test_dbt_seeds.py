@@ -19,6 +19,7 @@ SINGULAR_TESTS = {
     "assert_routage_couvre_chaque_commune",
     "assert_communes_territoire_conforme_au_routage",
     "assert_regles_parcours_bien_formees",
+    "assert_destinations_servent_chaque_adresse",
 }
 
 # Route an address (code_insee, code_postal, date) with one join on the routing seed: a row naming
@@ -92,11 +93,59 @@ def test_seeded_tables_route_addresses_and_agree_with_the_referential(seeded):
     for jour in ("2020-01-01", "2026-01-01", "2030-06-30"):
         assert _route(seeded, "93048", "93100", jour) == montreuil
 
-    # Two territories have no active ALI yet, so "en attente de structure" can occur.
-    waiting = seeded.execute(
-        """SELECT code_territoire FROM referentiel.destinations
+    # Every ALI of the 2021 and 2023 calls is active on a day of 2026 (seed README: working assumption).
+    inactive = seeded.execute(
+        """SELECT code_structure FROM referentiel.destinations
            WHERE type_structure = 'ALI'
              AND NOT DATE '2026-06-01' BETWEEN coalesce(actif_du, '-infinity'::date)
-                                           AND coalesce(actif_au, 'infinity'::date)
-           ORDER BY 1""").fetchall()
-    assert waiting == [("T20",), ("T22",)]
+                                           AND coalesce(actif_au, 'infinity'::date)""").fetchall()
+    assert inactive == []
+
+    # One Mission locale per commune (93059 included), Cap emploi for the whole département, both on
+    # the employment parcours; new typed columns.
+    missions = dict(seeded.execute(
+        "SELECT c.code_insee, count(*) FROM referentiel.destinations_communes AS c"
+        " JOIN referentiel.destinations AS d USING (code_structure) WHERE d.type_structure = 'ML'"
+        " GROUP BY c.code_insee").fetchall())
+    assert len(missions) == 40 and set(missions.values()) == {1} and "93059" in missions
+    assert seeded.execute(
+        "SELECT string_agg(code_structure || ':' || parcours || ':' || coalesce(code_territoire, '-'), ',')"
+        " FROM referentiel.destinations WHERE type_structure = 'CAP_EMPLOI'").fetchone() == ("CAP93:PED:-",)
+    assert seeded.execute(
+        "SELECT string_agg(code_structure, ',' ORDER BY code_structure) FROM referentiel.destinations"
+        " WHERE rapporte_contrats").fetchone()[0] == ",".join(f"ALI{n:02d}" for n in range(1, 23))
+    auto = dict(seeded.execute("SELECT code_regle, validation_automatique FROM referentiel.regles_parcours"
+                               " WHERE actif").fetchall())
+    assert auto["DEFAUT"] is True and auto["REORIENTATION_SOCIALE"] is False and auto["BOE_CAP_EMPLOI"] is False
+    assert seeded.execute("SELECT actif FROM referentiel.regles_parcours WHERE code_regle = 'DROITS_SUSPENDUS'"
+                          ).fetchone() == (False,)
+
+
+# Each edit breaks one invariant the singular seed tests guard.
+BREAKAGES = {
+    "assert_destinations_servent_chaque_adresse": [
+        "DELETE FROM referentiel.destinations_communes WHERE code_insee = '93048'",  # Montreuil: no ML
+        "INSERT INTO referentiel.destinations_communes VALUES ('ML01', '93001', NULL, NULL)",  # two MLs
+    ],
+    "assert_regles_parcours_bien_formees": [
+        "UPDATE referentiel.regles_parcours SET validation_automatique = true"
+        " WHERE code_regle = 'REORIENTATION_EMPLOI'",
+        "UPDATE referentiel.regles_parcours SET type_structure = 'ML' WHERE code_regle = 'FREIN_SANTE'",
+    ],
+    "assert_destinations_coherentes": [
+        "UPDATE referentiel.destinations SET code_territoire = 'T19' WHERE code_structure = 'ML04'",
+        "UPDATE referentiel.destinations SET parcours = 'PSO' WHERE code_structure = 'CAP93'",
+    ],
+}
+
+
+@pytest.mark.parametrize("test_name", sorted(BREAKAGES))
+def test_singular_seed_tests_catch_a_broken_referential(seeded, test_name):
+    for statement in BREAKAGES[test_name]:
+        seeded.execute(statement)
+    seeded.commit()
+    result = dbt_runner.run(["test", "--select", test_name])
+    assert not result.success
+    run_results = json.loads((config.home_dir() / "dbt" / "target" / "run_results.json").read_text())
+    [failed] = [r for r in run_results["results"] if r["unique_id"].startswith("test.")]
+    assert failed["status"] == "fail" and failed["failures"] >= len(BREAKAGES[test_name])

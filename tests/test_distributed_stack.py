@@ -74,7 +74,7 @@ def test_a_day_runs_through_the_celery_stack(tmp_path, stack_env, conn):
     ran = run_cli("stack", "run", "--date", DAY, "--timeout", "900", env=stack_env, timeout=1000)
     assert ran.returncode == 0, ran.stdout + ran.stderr
     for dag_id in ("landing_registry", "caf_ingestion", "ali_ingestion", "france_travail_ingestion",
-                   "referral_warehouse", "referral_extracts"):
+                   "departement_ingestion", "referral_warehouse", "referral_extracts"):
         assert f"{DAY}: {dag_id} success" in ran.stdout, ran.stdout
 
     # Production's triggering: the first DAG by its logical date, every other one by its assets.
@@ -82,7 +82,7 @@ def test_a_day_runs_through_the_celery_stack(tmp_path, stack_env, conn):
         # Started with --no-schedules: no other run than the day's chain (no weekly purge, no 06:00 run).
         runs = dict(metadata.execute("SELECT dag_id, run_type FROM dag_run").fetchall())
         assert runs.pop("landing_registry") == "manual", runs
-        assert set(runs.values()) == {"asset_triggered"} and len(runs) == 5, runs
+        assert set(runs.values()) == {"asset_triggered"} and len(runs) == 6, runs
         # ... and every task ran on the Celery worker: each task instance names its Celery task, whose
         # result the backend holds (written just after the task's state, hence the short wait).
         celery_ids = {row[0] for row in metadata.execute("SELECT external_executor_id FROM task_instance")}

@@ -209,8 +209,8 @@ def test_everyone_by_outbox_without_configuration(monkeypatch):
     monkeypatch.delenv("AIGUILLAGE_DELIVERY_CONFIG", raising=False)
     assert load_destinations(DAY, referential=REFERENTIAL) == {
         "ALI05": Destination("ALI05"), "SSD05": Destination("SSD05")}
-    from_seed = load_destinations(DAY)  # the checkout's seed: active ALI and SSD, not FT93 nor ALI20
-    assert "ALI05" in from_seed and "SSD22" in from_seed and "FT93" not in from_seed and "ALI20" not in from_seed
+    from_seed = load_destinations(DAY)  # the checkout's seed: ALI, SSD, Missions locales, Cap emploi; not FT93
+    assert {"ALI05", "ALI20", "SSD22", "ML04", "CAP93"} <= from_seed.keys() and "FT93" not in from_seed
 
 
 def test_toml_and_json_configuration(tmp_path, monkeypatch):

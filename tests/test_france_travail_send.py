@@ -47,17 +47,19 @@ def make_warehouse(conn) -> None:
     conn.execute("CREATE SCHEMA IF NOT EXISTS marts")
     conn.execute("CREATE SCHEMA IF NOT EXISTS identifiants")
     conn.execute("CREATE TABLE marts.referrals (id_orientation text, person_id text, statut_orientation text,"
-                 " parcours text, code_structure text, date_orientation date)")
+                 " parcours text, code_structure text, date_orientation date, date_decision date,"
+                 " date_notification date)")
     conn.execute("CREATE TABLE identifiants.identifiants__france_travail_persons"
                  " (person_id text, nir13 text, date_naissance date)")
     conn.commit()
 
 
 def add_referral(conn, order: int, parcours: str = "PSO", code_structure: str = "ALI05",
-                 statut: str = "OUVERTE", oriented: date | None = date(2026, 2, 20)) -> str:
+                 statut: str = "OUVERTE", oriented: date | None = date(2026, 2, 20),
+                 notified: date | None = date(2026, 2, 20)) -> str:
     person = f"P{order}"
-    conn.execute("INSERT INTO marts.referrals VALUES (%s, %s, %s, %s, %s, %s)",
-                 (f"ORI-{order}", person, statut, parcours, code_structure, oriented))
+    conn.execute("INSERT INTO marts.referrals VALUES (%s, %s, %s, %s, %s, %s, %s, %s)",
+                 (f"ORI-{order}", person, statut, parcours, code_structure, oriented, notified, notified))
     if not conn.execute("SELECT 1 FROM identifiants.identifiants__france_travail_persons WHERE person_id = %s",
                         (person,)).fetchone():
         conn.execute("INSERT INTO identifiants.identifiants__france_travail_persons VALUES (%s, %s, %s)",
@@ -102,6 +104,13 @@ def test_the_selection_is_one_named_query_on_the_referral_mart():
     text = SELECT_ORIENTATIONS_TO_SEND.as_string(None)
     assert "FROM marts.referrals" in text and "intermediate" not in text
     assert "statut_orientation = 'OUVERTE'" in text
+
+
+def test_only_orientations_with_a_notified_decision_are_selected(warehouse):
+    decided = add_referral(warehouse, 1)
+    add_referral(warehouse, 2, notified=None)  # no decision on record: never told to France Travail
+    selected = [row[0] for row in warehouse.execute(SELECT_ORIENTATIONS_TO_SEND)]
+    assert selected == [decided]
 
 
 def test_each_open_orientation_is_sent_once_and_only_once(warehouse, server):

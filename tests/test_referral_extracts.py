@@ -71,6 +71,8 @@ def _files_of_day(zone, day: date) -> dict[str, dict[str, Path]]:
     found: dict[str, dict[str, Path]] = {}
     for path in sorted(zone["outbox"].glob(f"*/{day.isoformat()}/*.csv")):
         agency = path.parent.parent.name
+        if agency.startswith("_"):  # the Département's own folder (the orientation team's list)
+            continue
         fichier = columns.STOCK if path.name.startswith("stock_") else columns.MOVEMENTS
         found.setdefault(agency, {})[fichier] = path
     return found
@@ -101,6 +103,15 @@ def test_days_one_and_two_deliver_each_agency_its_own_people_only(zone):
     assert all(set(files) == {columns.MOVEMENTS, columns.STOCK} for files in day1.values())
     assert all(set(files) == {columns.MOVEMENTS} for files in day2.values())
 
+    # Only decided orientations reach an agency (validated automatically by their rule on this landing
+    # zone: nobody sent a decisions file), and nobody whose proposal waits for the orientation team.
+    decided = {id_orientation: (decide_par, automatic) for id_orientation, decide_par, automatic in _query(
+        zone, "SELECT r.id_orientation, r.decide_par, p.validation_automatique FROM marts.referrals r"
+              " JOIN marts.orientation_proposals p USING (id_proposition)")}
+    waiting = {person for person, in _query(zone, "SELECT person_id FROM marts.orientation_proposals"
+                                                  " WHERE statut_proposition = 'EN_ATTENTE_DECISION'")}
+    assert waiting, "the default policy leaves proposals to the orientation team"
+    assert not waiting & {person for person, in _query(zone, "SELECT person_id FROM marts.referrals")}
     # Who was referred where, according to the warehouse: each agency's file holds nobody else.
     held = {}
     for id_orientation, code in _query(zone, "SELECT DISTINCT id_orientation, code_structure"
@@ -115,6 +126,7 @@ def test_days_one_and_two_deliver_each_agency_its_own_people_only(zone):
                 for row in _read_extract(path):
                     lines += 1
                     assert row["code_structure"] == agency, path.name
+                    assert decided[row["id_orientation"]] == ("POLITIQUE_AUTOMATIQUE", True), path.name
                     assert agency in held[row["id_orientation"]], f"{path.name}: someone referred elsewhere"
                     if fichier == columns.STOCK:
                         assert row["type_mouvement"] == columns.STOCK_TYPE

@@ -118,18 +118,21 @@ def cmd_synth(args: argparse.Namespace) -> int:
 
 def _run_days(days: list[date], landing: Path, outbox: Path, retries: int,
               france_travail_standin: bool = False, stock: list[str] | None = None,
-              dag_ids: tuple[str, ...] | None = None, halt: list | None = None) -> tuple[bool, list]:
+              dag_ids: tuple[str, ...] | None = None, halt: list | None = None,
+              between_days=None) -> tuple[bool, list]:
     """Run each day in order; print a report per day. Returns (all fine, [(day, files)]).
 
     ``halt``: when given, stop after the first day on which a DAG did not succeed (the next days
-    would be built on a wrong warehouse) and append (that day, what failed) to it."""
+    would be built on a wrong warehouse) and append (that day, what failed) to it.
+    ``between_days``: called with each day but the last once it has run (the demo's orientation team)."""
     os.environ[config.RETRIES_VAR] = str(retries)
     if france_travail_standin:
         from aiguillage import standin_api
 
         with standin_api.serving() as url:
             _say(f"France Travail API: the project's local stand-in at {url}")
-            return _run_days(days, landing, outbox, retries, stock=stock, dag_ids=dag_ids, halt=halt)
+            return _run_days(days, landing, outbox, retries, stock=stock, dag_ids=dag_ids, halt=halt,
+                             between_days=between_days)
     from aiguillage import report, runner, warehouse
     from aiguillage.france_travail.api_sync import lookups_for_day
     from aiguillage.france_travail.send_orientations import summary_for_day as sends_for_day
@@ -169,10 +172,12 @@ def _run_days(days: list[date], landing: Path, outbox: Path, retries: int,
             extracts_run = next((dag for dag in outcome.dags if dag.dag_id == "referral_extracts"), None)
             # What this run decided for each agency (nothing when the extracts were not run this time).
             extracts = report.extract_outcomes(conn, day, extracts_run.started_at) if extracts_run else []
+            # The team's side of the day, once the extracts of this run read the day's warehouse.
+            proposals = report.proposal_lines(conn, day, outbox) if extracts_run and extracts_run.started_at else []
         recorded.append((day, files))
         api_configured = "AIRFLOW_CONN_FRANCE_TRAVAIL_API" in os.environ or bool(lookups) or bool(sends)
         for line in [*report.day_lines(outcome, files), *report.api_lines(lookups, api_configured, sends),
-                     *report.extract_lines(extracts, outbox, day)]:
+                     *report.extract_lines(extracts, outbox, day), *proposals]:
             _say(line)
         problems = report.problems(outcome, files) + report.extract_problems(extracts)
         if problems:
@@ -184,6 +189,8 @@ def _run_days(days: list[date], landing: Path, outbox: Path, retries: int,
         if halt is not None and not outcome.ok:
             halt.append((day, report.problems(outcome, [])))
             break
+        if between_days is not None and day != days[-1]:
+            between_days(day)
     return all_ok, recorded
 
 
@@ -453,7 +460,8 @@ def cmd_demo(args: argparse.Namespace) -> int:
     _say("Step 2/2: running the daily pipeline for each day")
     # The demo wrote and closed every file itself: nothing is still being uploaded, no need to wait.
     os.environ[config.LANDING_SETTLE_VAR] = "0"
-    ok, recorded = _run_days(days, landing, outbox, retries=0, france_travail_standin=True)
+    ok, recorded = _run_days(days, landing, outbox, retries=0, france_travail_standin=True,
+                             between_days=lambda day: _team_decides(outbox, landing, day, args.seed))
     _say("")
     _say("Summary")
     for line in report.totals_lines(recorded):
@@ -461,6 +469,10 @@ def cmd_demo(args: argparse.Namespace) -> int:
     with warehouse.connect() as conn:
         for line in report.referral_lines(conn):
             _say("  " + line)
+        waiting = report.waiting_total(conn)
+    if waiting is not None:
+        _say(f"  Proposals waiting for the orientation team's decision: {waiting:,} (list: "
+             f"{outbox}/_departement/{days[-1]}/propositions_en_attente.csv)")
     _say("  Landing registry: table registry.landing_file of the warehouse "
          "(`./aiguillage warehouse psql` to look at it)")
     _say(f"  Landing zone: {landing}")
@@ -472,6 +484,19 @@ def cmd_demo(args: argparse.Namespace) -> int:
     if last_report.is_file():
         _say(f"Run report of the last day: {last_report}")
     return 0 if ok else 1
+
+
+def _team_decides(outbox: Path, landing: Path, day: date, seed: int) -> None:
+    """The demo's orientation team: it answers the list of ``day`` with the next day's decisions file."""
+    from aiguillage.synth.decisions import write_decisions
+
+    written = write_decisions(outbox, landing, day, seed)
+    if written.path is None:
+        _say(f"  Orientation team: no list of proposals for {day}, no decisions file written")
+        return
+    shown = ", ".join(f"{decision} {n}" for decision, n in sorted(written.decided.items())) or "nothing decided"
+    _say(f"  Orientation team (synthetic): {written.read} proposal(s) read, {shown};"
+         f" decisions file {written.path.relative_to(landing)} for the next day")
 
 
 def cmd_warehouse(args: argparse.Namespace) -> int:

@@ -22,6 +22,7 @@ LANDING_REGISTRY_ASSET = "aiguillage://registry/landing_files"
 RAW_CAF_ASSET = "aiguillage://raw/caf"
 RAW_FRANCE_TRAVAIL_ASSET = "aiguillage://raw/france_travail"
 RAW_ALI_ASSET = "aiguillage://raw/ali"
+RAW_DEPARTEMENT_ASSET = "aiguillage://raw/departement"
 REFERRAL_WAREHOUSE_ASSET = "aiguillage://warehouse/referrals"
 
 # Bounds concurrent calls to the France Travail partner API across all runs.

@@ -96,7 +96,23 @@ def _reader_for(source: str, day):
 
         # Event dates are judged against the run's day, so a rerun judges them the same way.
         return lambda pending, stream: read_ali_report(stream, pending.agency_code, day)
+    if source == "departement":
+        return lambda pending, stream: _departement_reader(pending.kind, day)(stream)
     raise ValueError(f"no reader for source {source!r}")
+
+
+def _departement_reader(kind: str | None, day):
+    """The reader of one kind of the Département's files (the landing layout tells the kind from the
+    name's prefix); dates are judged against the run's day, so a rerun judges them the same way."""
+    if kind == "decisions":
+        from aiguillage.ingest.decisions_reader import read_decisions
+
+        return lambda stream: read_decisions(stream, day)
+    if kind == "remobilisation":
+        from aiguillage.ingest.remobilisation_reader import read_remobilisation_steps
+
+        return lambda stream: read_remobilisation_steps(stream, day)
+    raise ValueError(f"no reader for the Département's files of kind {kind!r}")
 
 
 @exclusive("france_travail_ingestion")
@@ -169,6 +185,14 @@ def build_referral_warehouse(logical_date: datetime) -> dict:
         from aiguillage.retention.purge import RETENTION_LOCK
 
         guard.execute("SELECT pg_advisory_lock_shared(%s)", (RETENTION_LOCK,))
+        if not seeds_loaded:
+            # Changed seeds are recreated first: a plain reload cannot take a seed whose columns changed
+            # (a new release's seed, e.g. a new column on destinations). The views that read them are
+            # dropped with them and rebuilt by the build below, which then loads and tests the seeds.
+            reseeded = dbt_runner.run(["seed", "--full-refresh", *day_vars])
+            if not reseeded.success:
+                shown = "; ".join(reseeded.failures[:10])
+                raise RuntimeError(f"dbt seed failed for {day} ({len(reseeded.failures)} seeds): {shown}")
         build = dbt_runner.run(["build", *day_vars, *skip_seeds, "--exclude-resource-type", "unit_test"])
     build_seconds = round(time.monotonic() - started, 1)
     if not build.success:

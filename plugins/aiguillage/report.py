@@ -8,7 +8,8 @@ from datetime import date
 from aiguillage.landing.names import printable
 from aiguillage.runner import DayOutcome
 
-_SOURCE_LABELS = {"caf": "CAF", "france_travail": "France Travail", "ali": "ALI", "unknown": "unknown"}
+_SOURCE_LABELS = {"caf": "CAF", "france_travail": "France Travail", "ali": "ALI", "departement": "Département",
+                  "unknown": "unknown"}
 
 
 def _size(n: float) -> str:
@@ -126,7 +127,7 @@ def totals_lines(days: list[tuple[date, list[dict]]]) -> list[str]:
 
 def referral_lines(conn) -> list[str]:
     """What the referral warehouse holds at the end of the run: referrals by status and parcours,
-    persons listed for follow-up, deadlines breached."""
+    persons listed for follow-up, deadlines breached (docs/data-contracts.md §10)."""
     if conn.execute("SELECT to_regclass('marts.referrals')").fetchone()[0] is None:
         return ["Referral warehouse: not built"]
     by_status = conn.execute(
@@ -134,17 +135,58 @@ def referral_lines(conn) -> list[str]:
         " GROUP BY 1, 2 ORDER BY 1, 2").fetchall()
     follow_up, = conn.execute(
         "SELECT count(*) FROM marts.beneficiaries WHERE statut_eligibilite = 'A_SUIVRE'").fetchone()
-    late_orientation, late_contract = conn.execute(
-        "SELECT count(*) FILTER (WHERE depassement_orientation), count(*) FILTER (WHERE depassement_contrat)"
+    late_orientation, late_contract, not_followed = conn.execute(
+        "SELECT count(*) FILTER (WHERE depassement_orientation), count(*) FILTER (WHERE depassement_contrat),"
+        " count(*) FILTER (WHERE statut_contrat = 'NON_SUIVI')"
         " FROM marts.referrals WHERE statut_orientation <> 'CLOTUREE'").fetchone()
+    by_france_travail, = conn.execute(
+        "SELECT count(*) FROM marts.beneficiaries WHERE orientation_par_france_travail").fetchone()
     shown = ", ".join(f"{status} {parcours} {n}" for status, parcours, n in by_status) or "none"
     return [
         f"Referrals: {shown}",
         f"Persons listed for follow-up (rights-and-duties flag missing): {follow_up}",
-        f"Open referrals past a deadline: orientation {late_orientation}, contract {late_contract}",
+        f"Open referrals past a deadline: orientation {late_orientation}, contract {late_contract}"
+        f" (contracts not followed, never late: {not_followed})",
+        f"Persons past six weeks without a decision (France Travail orients them): {by_france_travail}",
         "Analysts' views: schema reporting (role bi_reader); dbt docs: "
         "$AIGUILLAGE_HOME/dbt/target/static_index.html",
     ]
+
+
+def proposal_lines(conn, day: date, outbox) -> list[str]:
+    """The orientation team's side of the day: proposals waiting for a decision and the list's path,
+    what the day decided (the team's decisions, the automatic validations) and decision lines rejected."""
+    from aiguillage.extracts.waiting_proposals import list_path, summary_for_day
+
+    part = summary_for_day(conn, day)
+    if not part.get("built"):
+        return []
+    waiting = f"  Orientation team: {_n(part['waiting'], 'proposal')} waiting for a decision"
+    if part["waiting"]:
+        waiting += f" (oldest {_n(part['oldest_days'], 'day')}; {part['waiting_long']:,} for more than" \
+                   f" {part['long_wait_days']} days)"
+    lines = [waiting + f"; made today {part['made_today']:,} ({part['validated_automatically']:,} validated"
+                       " automatically by their rule)"]
+    decided = part["decided_today"]
+    if any(decided.values()) or part["obsolete_today"]:
+        shown = ", ".join(f"{status} {n:,}" for status, n in decided.items())
+        lines.append(f"  Decisions of the team applied today: {shown}; {part['obsolete_today']:,} proposal(s)"
+                     " no longer needed (CADUQUE)")
+    if part["decisions_rejected"]:
+        shown = ", ".join(f"{code} {n}" for code, n in part["decisions_rejected"].items())
+        lines.append(f"  Decision lines rejected by the warehouse: {shown}")
+    path = list_path(outbox, day)
+    if path.is_file():
+        lines.append(f"  Waiting list for the orientation team: {path}")
+    return lines
+
+
+def waiting_total(conn) -> int | None:
+    """Proposals waiting for a decision at the end of the run (None before the first build)."""
+    if conn.execute("SELECT to_regclass('marts.orientation_proposals')").fetchone()[0] is None:
+        return None
+    return conn.execute("SELECT count(*) FROM marts.orientation_proposals"
+                        " WHERE statut_proposition = 'EN_ATTENTE_DECISION'").fetchone()[0]
 
 
 def extract_outcomes(conn, day: date, since) -> list[dict]:

@@ -21,14 +21,15 @@ log = logging.getLogger(__name__)
 
 # The day's DAGs, upstream first, each with the DAGs it needs (the asset chain of a scheduled run).
 DAILY_DAGS: tuple[str, ...] = (
-    "landing_registry", "caf_ingestion", "france_travail_ingestion", "ali_ingestion", "referral_warehouse",
-    "referral_extracts",
+    "landing_registry", "caf_ingestion", "france_travail_ingestion", "ali_ingestion", "departement_ingestion",
+    "referral_warehouse", "referral_extracts",
 )
 UPSTREAM: dict[str, tuple[str, ...]] = {
     "caf_ingestion": ("landing_registry",),
     "france_travail_ingestion": ("caf_ingestion",),
     "ali_ingestion": ("landing_registry",),
-    "referral_warehouse": ("caf_ingestion", "france_travail_ingestion", "ali_ingestion"),
+    "departement_ingestion": ("landing_registry",),
+    "referral_warehouse": ("caf_ingestion", "france_travail_ingestion", "ali_ingestion", "departement_ingestion"),
     "referral_extracts": ("referral_warehouse",),
 }
 

@@ -66,8 +66,17 @@ def migrate(conn: psycopg.Connection | None = None) -> list[str]:
     return applied
 
 
+# The day-by-day histories of the warehouse, and the column holding each row's day. A day can move no
+# referral (every proposal waits for a decision) and still be built: each is read.
+_DAY_HISTORIES = (("referral_movements", "date_mouvement"), ("orientation_proposal_history", "date_statut"),
+                  ("referral_daily_indicators", "jour"))
+
+
 def latest_referral_day(conn: psycopg.Connection) -> date | None:
-    """The latest day the referrals' history holds (None before the first build)."""
-    if conn.execute("SELECT to_regclass('marts.referral_movements')").fetchone()[0] is None:
-        return None
-    return conn.execute("SELECT max(date_mouvement) FROM marts.referral_movements").fetchone()[0]
+    """The latest day the referrals' histories hold (None before the first build)."""
+    days = []
+    for table, column in _DAY_HISTORIES:
+        if conn.execute("SELECT to_regclass(%s)", (f"marts.{table}",)).fetchone()[0] is not None:
+            days.append(conn.execute(f"SELECT max({column}) FROM marts.{table}").fetchone()[0])  # noqa: S608
+    days = [day for day in days if day is not None]
+    return max(days) if days else None

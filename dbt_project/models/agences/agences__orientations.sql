@@ -45,6 +45,10 @@ select
     lines.motif_cloture,
     lines.statut_orientation,
     lines.date_limite_orientation,
-    lines.code_territoire
+    lines.code_territoire,
+    lines.origine,
+    lines.structure_precedente,
+    lines.date_notification,
+    lines.date_contrat
 from {{ ref('identifiants__extract_lines') }} as lines
 where lines.code_structure in (select code_structure from readable_agencies)

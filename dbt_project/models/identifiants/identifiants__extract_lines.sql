@@ -5,8 +5,10 @@
 --   stock       every referral open at that agency at the end of the day (type_mouvement STOCK)
 -- A closed line keeps the address the referral had in the agency's territory: an agency never learns
 -- where a person it no longer follows went. The columns after date_extrait and fichier are the
--- contract's (aiguillage/extracts/columns.py, docs/dictionnaire-extrait.md). Only the run day is
--- kept: what was delivered is archived as files, and the quality gate reads this table.
+-- contract's (aiguillage/extracts/columns.py, docs/dictionnaire-extrait.md). Only decided
+-- orientations reach an agency: referral_movements holds nothing else (a proposal waiting for the
+-- orientation team's decision is in orientation_proposals, never here). Only the run day is kept:
+-- what was delivered is archived as files, and the quality gate reads this table.
 -- Every join here is caseload-sized, but the planner underestimates the (person, dossier) match and
 -- then picks nested loops: at 90,000 households that ran for over ten minutes, against about 2 s
 -- with hash joins. Nested loops are off for this model's transaction only.
@@ -42,7 +44,10 @@ day_movements as (
         movements.date_entree_droits_devoirs,
         movements.date_limite_orientation,
         movements.code_insee,
-        movements.code_postal
+        movements.code_postal,
+        movements.origine,
+        movements.structure_precedente,
+        movements.date_notification
     from {{ ref('referral_movements') }} as movements
     inner join receiving on receiving.code_structure = movements.code_structure
     where movements.date_mouvement = {{ run_day() }}
@@ -66,7 +71,10 @@ open_referrals as (
         referrals.date_entree_droits_devoirs,
         referrals.date_limite_orientation,
         referrals.code_insee,
-        referrals.code_postal
+        referrals.code_postal,
+        referrals.origine,
+        referrals.structure_precedente,
+        referrals.date_notification
     from {{ ref('referrals') }} as referrals
     inner join receiving on receiving.code_structure = referrals.code_structure
     where referrals.statut_orientation = 'OUVERTE'
@@ -164,7 +172,11 @@ select
     lines.motif_cloture,
     lines.statut_orientation,
     lines.date_limite_orientation,
-    lines.code_territoire
+    lines.code_territoire,
+    lines.origine,
+    lines.structure_precedente,
+    lines.date_notification,
+    referrals.date_contrat
 from lines
 left join named on named.person_id = lines.person_id
 left join streets on streets.dossier_key = named.dossier_key

@@ -1,11 +1,10 @@
--- One row per referral ever made, as it stands on the run day: its latest movement, how far the
--- agency has taken it (accepted activity-report events) and its two legal deadlines:
---   orientation within 6 weeks of entering rights and duties (date_limite_orientation);
---   contract within 1 month of the orientation (date_limite_contrat).
--- A deadline is breached (depassement_*) when the step happened after it, or has not happened and
--- the deadline is past on the run day (or on the closing day, for a closed referral).
--- People who entered rights and duties before the warehouse's first day (reprise_de_stock) were
--- oriented, or not, before it existed: their orientation deadline is not judged here.
+-- One row per referral ever made, as it stands on the run day: its latest movement, the decision that
+-- made it (proposal, decision and notification dates, the role that decided, origine), how far the
+-- agency has taken it (accepted activity-report events; the contract is carried along a move, see
+-- int_orientations__contracts) and its legal deadlines, each with the rule that set it
+-- (int_orientations__deadlines: orientation six weeks from the Département's receipt of the
+-- information, contract one month from the notification where the destination reports contracts,
+-- review of the social parcours).
 {{ config(indexes=[{'columns': ['id_orientation'], 'unique': true}, {'columns': ['person_id']},
                    {'columns': ['code_structure']}]) }}
 
@@ -15,17 +14,25 @@ with movements as (
 
 ),
 
-first_day as (
+-- deadlines: begin (first day)
+deadlines as (
 
-    select min(date_mouvement) as premier_jour from movements
+    select * from {{ ref('int_orientations__deadlines') }}
 
 ),
+-- deadlines: end (first day)
 
 latest as (
 
     select distinct on (id_orientation) *
     from movements
     order by id_orientation, date_mouvement desc
+
+),
+
+contracts as (
+
+    select * from {{ ref('int_orientations__contracts') }}
 
 ),
 
@@ -36,7 +43,6 @@ events as (
         min(date_evenement) filter (where evenement = 'PRISE_EN_CHARGE') as date_prise_en_charge,
         min(date_evenement) filter (where evenement = 'RDV_HONORE') as date_premier_rdv_honore,
         count(*) filter (where evenement = 'RDV_NON_HONORE') as nb_rdv_non_honores,
-        min(date_evenement) filter (where evenement = 'CONTRAT_SIGNE') as date_contrat,
         max(date_evenement) filter (where evenement = 'REORIENTATION_DEMANDEE') as date_reorientation_demandee,
         max(date_evenement) filter (where evenement = 'SORTIE') as date_sortie,
         (array_agg(motif order by date_evenement desc, file_id desc, line_number desc)
@@ -73,7 +79,7 @@ dated as (
             when latest.type_mouvement = 'CLOTUREE' then 'CLOTUREE'
             when latest.code_structure is null then 'EN_ATTENTE_STRUCTURE'
             when events.date_sortie is not null then 'SORTIE'
-            when events.date_contrat is not null then 'CONTRAT_SIGNE'
+            when contracts.date_contrat is not null then 'CONTRAT_SIGNE'
             when events.date_premier_rdv_honore is not null then 'RDV_HONORE'
             when events.date_prise_en_charge is not null then 'PRISE_EN_CHARGE'
             else 'A_CONTACTER'
@@ -81,20 +87,40 @@ dated as (
         events.date_prise_en_charge,
         events.date_premier_rdv_honore,
         coalesce(events.nb_rdv_non_honores, 0)::integer as nb_rdv_non_honores,
-        events.date_contrat,
+        contracts.date_contrat,
+        coalesce(contracts.contrat_repris, false) as contrat_repris,
         events.date_reorientation_demandee,
         events.date_sortie,
         events.motif_sortie,
+        latest.id_proposition,
+        latest.origine,
+        latest.date_proposition,
+        latest.date_decision,
+        latest.date_notification,
+        latest.decide_par,
+        latest.delai_revision_mois,
+        latest.structure_precedente,
+        latest.id_orientation_precedente,
         latest.date_entree_droits_devoirs,
-        latest.date_limite_orientation,
-        coalesce(latest.date_entree_droits_devoirs < first_day.premier_jour, false) as reprise_de_stock,
-        (latest.date_orientation + interval '{{ var("delai_contrat_mois") }} month')::date as date_limite_contrat,
-        -- the day deadlines are judged on: the run day, or the closing day of a closed referral
-        case when latest.type_mouvement = 'CLOTUREE' then latest.date_mouvement else {{ run_day() }} end
-            as date_reference
+        -- deadlines: begin (inputs)
+        deadlines.date_reception_information,
+        deadlines.regle_limite_orientation,
+        deadlines.date_limite_orientation,
+        deadlines.reprise_de_stock,
+        deadlines.depassement_orientation,
+        deadlines.regle_limite_contrat,
+        deadlines.date_limite_contrat,
+        deadlines.statut_contrat,
+        deadlines.depassement_contrat,
+        deadlines.regle_revision_parcours_social,
+        deadlines.date_revision_parcours_social
+        -- deadlines: end (inputs)
     from latest
-    cross join first_day
+    -- deadlines: begin (join)
+    inner join deadlines on deadlines.id_orientation = latest.id_orientation
+    -- deadlines: end (join)
     left join events on events.id_orientation = latest.id_orientation
+    left join contracts on contracts.id_orientation = latest.id_orientation
 
 )
 
@@ -122,15 +148,31 @@ select
     date_premier_rdv_honore,
     nb_rdv_non_honores,
     date_contrat,
+    contrat_repris,
     date_reorientation_demandee,
     date_sortie,
     motif_sortie,
+    id_proposition,
+    origine,
+    date_proposition,
+    date_decision,
+    date_notification,
+    decide_par,
+    delai_revision_mois,
+    structure_precedente,
+    id_orientation_precedente,
     date_entree_droits_devoirs,
+    -- deadlines: begin
+    date_reception_information,
+    regle_limite_orientation,
     date_limite_orientation,
-    date_limite_contrat,
     reprise_de_stock,
-    not reprise_de_stock and coalesce(coalesce(date_orientation, date_reference) > date_limite_orientation, false)
-        as depassement_orientation,
-    coalesce(date_limite_contrat is not null and coalesce(date_contrat, date_reference) > date_limite_contrat, false)
-        as depassement_contrat
+    depassement_orientation,
+    regle_limite_contrat,
+    date_limite_contrat,
+    statut_contrat,
+    depassement_contrat,
+    regle_revision_parcours_social,
+    date_revision_parcours_social
+    -- deadlines: end
 from dated

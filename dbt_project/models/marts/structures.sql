@@ -1,5 +1,5 @@
--- The referral destinations (ALI, social service circonscriptions, France Travail) with their
--- territory and whether they are active on the run day.
+-- The referral destinations (ALI, social service circonscriptions, France Travail, Missions locales,
+-- Cap emploi) with their territory and whether they are active on the run day.
 select
     destinations.code_structure,
     destinations.type_structure,

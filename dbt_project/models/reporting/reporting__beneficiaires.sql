@@ -24,6 +24,8 @@ select
     code_territoire,
     code_insee,
     date_trunc('month', date_entree_droits_devoirs)::date as mois_entree_droits_devoirs,
+    regle_limite_orientation,
+    orientation_par_france_travail,
     inscrit_ft,
     categorie_ft,
     parcours_preconise_ft,

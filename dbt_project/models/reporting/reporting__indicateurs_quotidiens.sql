@@ -14,5 +14,7 @@ select
     nb_cloturees,
     nb_depassement_orientation,
     nb_depassement_contrat,
-    nb_contrats_signes
+    nb_contrats_signes,
+    nb_contrats_non_suivis,
+    nb_revisions_parcours_social_dues
 from {{ ref('referral_daily_indicators') }}

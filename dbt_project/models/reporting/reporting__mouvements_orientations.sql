@@ -20,5 +20,13 @@ select
     date_creation,
     date_orientation,
     date_entree_droits_devoirs,
-    date_limite_orientation
+    date_limite_orientation,
+    id_proposition,
+    origine,
+    date_proposition,
+    date_decision,
+    date_notification,
+    decide_par,
+    structure_precedente,
+    id_orientation_precedente
 from {{ ref('referral_movements') }}

@@ -6,7 +6,7 @@ optional ones. A change here is a new ``SCHEMA_VERSION`` and a note to every age
 
 from __future__ import annotations
 
-SCHEMA_VERSION = "1.0"
+SCHEMA_VERSION = "1.1"
 
 # Where the day's lines are prepared (restricted schema: direct identifiers).
 LINES_TABLE = "identifiants.identifiants__extract_lines"
@@ -18,9 +18,10 @@ REQUIRED_COLUMNS: tuple[str, ...] = (
     "role", "adresse", "code_postal", "code_commune", "commune", "date_entree_droits_devoirs",
     "etat_droit", "date_limite_contrat",
 )
-# Columns that follow, also stable.
+# Columns that follow, also stable (1.1: the decision behind the orientation, and what a move carries).
 OPTIONAL_COLUMNS: tuple[str, ...] = (
     "motif_cloture", "statut_orientation", "date_limite_orientation", "code_territoire",
+    "origine", "structure_precedente", "date_notification", "date_contrat",
 )
 EXTRACT_COLUMNS: tuple[str, ...] = REQUIRED_COLUMNS + OPTIONAL_COLUMNS
 

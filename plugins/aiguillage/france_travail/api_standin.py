@@ -593,11 +593,37 @@ class StandinServer:
 # -- people for the demo -------------------------------------------------------------------------
 
 _PARCOURS_WEIGHTS = (("PED", 50), ("PSO", 30), ("PSP", 20))
+# Per hundred people France Travail oriented: a recommendation not decided yet (state EN_COURS; the
+# rest is decided, state VALIDE), then the national criteria the demo gives some of them, so that
+# every parcours rule of the warehouse has people to apply to. A person with one of those criteria
+# is a recommendation: the Département decides (a decided orientation would be confirmed as it is).
+_SHARE_RECOMMENDED = 40
+_SHARE_BOE = 8  # recognised disabled workers (RQTH), on the employment or socio-professional side
+_SHARE_MOBILITY, _SHARE_FAMILY = 15, 12  # of the socio-professional ones
+_SHARE_IN_WORK = 10  # of the employment ones
 
 
 def _bucket(value: str, modulo: int) -> int:
     """A stable number in [0, modulo) derived from a value: the same person always behaves the same."""
     return int.from_bytes(hashlib.sha256(value.encode("ascii")).digest()[:4], "big") % modulo
+
+
+def demo_orientation(nir15: str, parcours: str, entered: date) -> StandinPerson:
+    """France Travail's orientation of a demo person, with criteria drawn from the NIR (each draw its
+    own salt): a recommendation or a decided orientation, and sometimes a recognition as a disabled
+    worker, a mobility or family constraint, or work, consistent with `parcours`."""
+    criteres = criteres_for(parcours)
+    if parcours != "PSP" and _bucket(f"boe|{nir15}", 100) < _SHARE_BOE:
+        criteres.update(boe=True, boe_souhait_accompagnement=True)
+    if parcours == "PSO":
+        criteres["contrainte_mobilite"] = "OUI" if _bucket(f"mobilite|{nir15}", 100) < _SHARE_MOBILITY else "NON"
+        criteres["contrainte_familiale"] = "OUI" if _bucket(f"famille|{nir15}", 100) < _SHARE_FAMILY else "NON"
+    if parcours == "PED" and _bucket(f"emploi|{nir15}", 100) < _SHARE_IN_WORK:
+        criteres["situation_professionnelle"] = "EN_EMPLOI"
+    particular = (criteres["boe"] or criteres["situation_professionnelle"] == "EN_EMPLOI"
+                  or "OUI" in (criteres["contrainte_mobilite"], criteres["contrainte_familiale"]))
+    etat = "EN_COURS" if particular or _bucket(f"etat|{nir15}", 100) < _SHARE_RECOMMENDED else "VALIDE"
+    return StandinPerson.found(parcours, date_entree=entered.isoformat(), etat=etat, criteres=criteres)
 
 
 def people_from_warehouse(conn: Any) -> dict[tuple[str, str], StandinPerson]:
@@ -606,8 +632,8 @@ def people_from_warehouse(conn: Any) -> dict[tuple[str, str], StandinPerson]:
     A CAF person with a valid NIR (13 or 15 characters; the key is computed for 13) is known when a
     France Travail file line carries the same NIR13 and birth date. Their latest line decides: category
     G (waiting for orientation) → no orientation (204); F (social accompaniment) → the social parcours
-    decided by the Département. Otherwise the orientation is derived from the NIR so that reruns agree,
-    and about 2 % answer S003, 2 % R998, 1 % R001 and 8 % hold no orientation.
+    decided by the Département. Otherwise the orientation is derived from the NIR so that reruns agree
+    (:func:`demo_orientation`), and about 2 % answer S003, 2 % R998, 1 % R001 and 8 % hold no orientation.
     """
     rows = conn.execute(
         """
@@ -639,7 +665,7 @@ def people_from_warehouse(conn: Any) -> dict[tuple[str, str], StandinPerson]:
                     parcours = code
                     break
                 pick -= weight
-            person = StandinPerson.found(parcours, date_entree=entered.isoformat())
+            person = demo_orientation(nir15, parcours, entered)
         people[(nir15, born.isoformat())] = person
     return people
 

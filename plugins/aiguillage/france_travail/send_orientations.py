@@ -65,12 +65,16 @@ _ORIGINE = re.compile(r"[A-Za-z0-9_]{1,64}")
 RETRIED_WHEN_AGED = (NO_CANDIDATE, SEVERAL_CANDIDATES, ACCESS_REFUSED, UNKNOWN_ADDRESS)
 
 # The orientations France Travail is told of: every open referral of the Département with a parcours,
-# a destination and a date of orientation, as the referral mart holds it on the day.
+# a destination and a date of orientation, as the referral mart holds it on the day, once its decision
+# is notified (by the orientation team, or by the automatic validation of its rule): a proposal still
+# waiting for a decision is never a referral, and a referral without a notified decision (made before
+# decisions existed) is not told as one.
 SELECT_ORIENTATIONS_TO_SEND = sql.SQL("""
 SELECT r.id_orientation, r.parcours, r.code_structure, r.date_orientation, r.person_id
 FROM marts.referrals AS r
 WHERE r.statut_orientation = 'OUVERTE'
   AND r.parcours IS NOT NULL AND r.code_structure IS NOT NULL AND r.date_orientation IS NOT NULL
+  AND r.date_decision IS NOT NULL AND r.date_notification IS NOT NULL
 """)
 
 # When a recorded orientation (t: its registry row) may be tried again: after an ERROR, or once the

@@ -34,11 +34,24 @@ REJECT_REASONS = {
     "FIELD_TOO_LONG": "a value is longer than its column allows",
     "STRUCTURE_MISMATCH": "code_structure differs from the agency folder",
     "UNKNOWN_EVENT": "evenement is not a known event",
-    "UNKNOWN_MOTIF": "motif is not allowed for this event",
+    "UNKNOWN_MOTIF": "motif is not allowed for this event, or not a decision reason of the seed",
     "DATE_INCOHERENT": "date in the future or before the referral",
     "DUPLICATE_EVENT": "event already recorded",
     "UNKNOWN_REFERRAL": "id_orientation unknown",
     "REFERRAL_NOT_HELD": "referral not held by this agency",
+    "UNKNOWN_STEP": "etape is not a step of the suspension-remobilisation procedure",
+    "UNKNOWN_DECISION": "decision missing, not allowed for this step, or not a known decision",
+    "DUPLICATE_STEP": "step already recorded",
+    "UNKNOWN_CASE": "id_remobilisation is not a case of the list",
+    # The orientation team's decisions on proposals (the reader's codes, then the warehouse's).
+    "UNKNOWN_PROPOSAL": "id_proposition unknown",
+    "UNKNOWN_ROLE": "decide_par is not a role code of the seed codes_decideur",
+    "UNKNOWN_PARCOURS": "parcours is not PSO, PSP or PED",
+    "UNKNOWN_DESTINATION": "code_structure is not a destination (of that parcours)",
+    "DUPLICATE_DECISION": "proposal decided twice in the file",
+    "ALREADY_DECIDED": "proposal already decided",
+    "PROPOSAL_OBSOLETE": "proposal no longer needed (replaced, or nobody to orient)",
+    "DESTINATION_INACTIVE": "destination not active on the day",
 }
 
 COLUMNS: dict[str, tuple[str, ...]] = {
@@ -87,9 +100,19 @@ COLUMNS: dict[str, tuple[str, ...]] = {
         "motif", "referent_nom", "referent_email",
     ),
     "ali_report_reject": ("line_number", "reason_code", "detail", "raw_line"),
+    # The Département's suspension-remobilisation steps (sql/019_suspension.sql).
+    "departement_remobilisation_step": ("line_number", "id_remobilisation", "etape", "date_etape", "decision"),
+    "departement_remobilisation_reject": ("line_number", "reason_code", "detail", "raw_line"),
+    # The orientation team's decisions on proposals (sql/017_decisions.sql).
+    "departement_decision": (
+        "line_number", "id_proposition", "decision", "parcours", "code_structure", "date_decision",
+        "date_notification", "decide_par", "motif", "delai_revision_mois",
+    ),
+    "departement_decision_reject": ("line_number", "reason_code", "detail", "raw_line"),
 }
 
-REJECT_TABLES = {"france_travail_reject", "ali_report_reject"}
+REJECT_TABLES = {"france_travail_reject", "ali_report_reject", "departement_remobilisation_reject",
+                 "departement_decision_reject"}
 
 # Per-dossier/person/address anomaly flags set by the CAF reader (never sink the file). A flag on a
 # value of a table without a flags column (caf_event, caf_amount, caf_right_situation) is set on the

@@ -5,6 +5,8 @@ Layout (data contract §1)::
     <landing>/caf/*.xml                      CAF/MSA VRSB0801 flows
     <landing>/france_travail/<kind>_*.csv    kind = inscriptions | cessations | radiations | stock
     <landing>/ali/<code_structure>/*.csv     ALI activity reports, one folder per agency
+    <landing>/departement/<kind>_*.csv       the Département's own files: kind = decisions (the
+                                             orientation team's decisions) | remobilisation
 """
 
 from __future__ import annotations
@@ -15,6 +17,8 @@ from datetime import date
 from pathlib import PurePosixPath
 
 FRANCE_TRAVAIL_KINDS = ("inscriptions", "cessations", "radiations", "stock")
+# The Département's own files, told apart by their name's prefix like France Travail's.
+DEPARTEMENT_KINDS = ("decisions", "remobilisation")
 AGENCY_CODE = re.compile(r"^ALI(0[1-9]|1[0-9]|2[0-2])\Z")  # \Z, not $: "$" also matches before a final newline
 _NAME_DATE = re.compile(r"(?<!\d)(20\d{2})(\d{2})(\d{2})(?!\d)")
 # Files still being written by a transfer tool, or hidden files: not ours to read yet.
@@ -62,11 +66,23 @@ def classify(relative_path: str) -> Placement:
         if not lower.endswith(".csv"):
             return Placement("ali", "activity_report", agency, "an ALI activity report must be a .csv file")
         return Placement("ali", "activity_report", agency, None)
+    if parts[0] == "departement" and len(parts) == 2:
+        return _departement(lower)
     return Placement(
         "unknown", None, None,
         "not in a known place of the landing zone "
-        "(expected caf/*.xml, france_travail/<kind>_*.csv or ali/<ALInn>/*.csv)",
+        "(expected caf/*.xml, france_travail/<kind>_*.csv, ali/<ALInn>/*.csv or departement/<kind>_*.csv)",
     )
+
+
+def _departement(lower_name: str) -> Placement:
+    if not lower_name.endswith(".csv"):
+        return Placement("departement", None, None, "a file of the Département must be a .csv file")
+    kind = lower_name.split("_", 1)[0]
+    if kind not in DEPARTEMENT_KINDS or "_" not in lower_name:
+        expected = ", ".join(f"{k}_" for k in DEPARTEMENT_KINDS)
+        return Placement("departement", None, None, f"file name must start with one of {expected} to tell its kind")
+    return Placement("departement", kind, None, None)
 
 
 def date_in_name(relative_path: str) -> date | None:

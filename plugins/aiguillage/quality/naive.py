@@ -16,7 +16,7 @@ from aiguillage.extracts.columns import EXTRACT_COLUMNS, LINES_TABLE
 from aiguillage.quality import gate
 
 _DATE_COLUMNS = ("date_extrait", "date_orientation", "date_naissance", "date_entree_droits_devoirs",
-                 "date_limite_contrat", "date_limite_orientation")
+                 "date_limite_contrat", "date_limite_orientation", "date_notification", "date_contrat")
 # Explicit dtypes: codes such as code_postal or numero_caf stay strings (leading zeros kept).
 _DTYPES = {column: "object" for column in ("fichier", *EXTRACT_COLUMNS) if column not in _DATE_COLUMNS}
 

@@ -1,8 +1,9 @@
 """Delivered extract files past their period: the agencies' day folders of the outbox, the staged
 copies and the archived copies kept for re-delivery: ``<outbox>/<code_structure>/<YYYY-MM-DD>/``,
 ``<outbox>/.staging/<code_structure>/<YYYY-MM-DD>/`` and ``<outbox>/_archive/<code_structure>/<YYYY-MM-DD>/``
-(aiguillage.extracts.files). A folder goes whole (CSV, manifest, any leftover temporary file) when
-its day is before the cut-off. Nothing else of the outbox is touched: the run reports under
+(aiguillage.extracts.files), and the orientation team's morning lists, ``<outbox>/_departement/<YYYY-MM-DD>/``
+(aiguillage.extracts.waiting_proposals: CAF allocataire numbers). A folder goes whole (CSV, manifest,
+any leftover temporary file) when its day is before the cut-off. Nothing else of the outbox is touched: the run reports under
 ``_runs/`` hold counts, not people. The delivery records stay, marked ``archive_purged_on``.
 """
 
@@ -18,6 +19,8 @@ import psycopg
 
 # Beside the agencies' own folders: the staged copies, and the copies kept for re-delivery.
 COPIES = (".staging", "_archive")
+# The orientation team's lists: day folders straight under it.
+TEAM_LISTS = "_departement"
 _CODE = re.compile(r"^[A-Z0-9]{2,12}\Z")  # the agency codes of aiguillage.extracts.files
 
 
@@ -38,21 +41,24 @@ def _day(name: str) -> date | None:
 def expired_folders(outbox: Path, cutoff: date) -> ArchiveCounts:
     """The day folders of days before ``cutoff``, with their files and bytes."""
     found = ArchiveCounts()
+    parents = []
     for root in (outbox, *(outbox / name for name in COPIES)):
-        if not root.is_dir():
-            continue
-        for agency in sorted(root.iterdir()):
-            if not (agency.is_dir() and not agency.is_symlink() and _CODE.match(agency.name)):
+        if root.is_dir():
+            parents += [agency for agency in sorted(root.iterdir())
+                        if agency.is_dir() and not agency.is_symlink() and _CODE.match(agency.name)]
+    lists = outbox / TEAM_LISTS
+    if lists.is_dir() and not lists.is_symlink():
+        parents.append(lists)
+    for parent in parents:
+        for folder in sorted(parent.iterdir()):
+            day = _day(folder.name)
+            if day is None or day >= cutoff or not folder.is_dir() or folder.is_symlink():
                 continue
-            for folder in sorted(agency.iterdir()):
-                day = _day(folder.name)
-                if day is None or day >= cutoff or not folder.is_dir() or folder.is_symlink():
-                    continue
-                found.folders.append(folder)
-                for path in folder.rglob("*"):
-                    if path.is_file() and not path.is_symlink():
-                        found.files += 1
-                        found.bytes += path.stat().st_size
+            found.folders.append(folder)
+            for path in folder.rglob("*"):
+                if path.is_file() and not path.is_symlink():
+                    found.files += 1
+                    found.bytes += path.stat().st_size
     return found
 
 

@@ -11,7 +11,7 @@ when all of this holds:
 * none of their referrals is open (the latest movement of each is CLOTUREE) and the last one was
   closed before the cut-off;
 * nothing of today's build says otherwise (no open right in ``int_persons__situations``, no
-  decision in ``int_referrals__decisions``).
+  proposal in ``int_orientations__proposals``).
 
 A CAF dossier (household) goes when every person row it ever held belongs to a purged person.
 Every table is ``ON COMMIT DROP``: the keys never outlive the transaction.
@@ -69,13 +69,15 @@ WHERE closed.rights_closed_on < %(cutoff)s
 _GUARDS = {
     "intermediate.int_persons__situations":
         "AND closed.person_id NOT IN (SELECT person_id FROM intermediate.int_persons__situations WHERE droit_ouvert)",
-    "intermediate.int_referrals__decisions":
-        "AND closed.person_id NOT IN (SELECT person_id FROM intermediate.int_referrals__decisions)",
+    "intermediate.int_orientations__proposals":
+        "AND closed.person_id NOT IN (SELECT person_id FROM intermediate.int_orientations__proposals)",
 }
 
 # Every raw CAF person row, with the person it belongs to: identity resolution's answer for the rows
-# of current dossier states, the same rule's base key otherwise (int_persons__identities). A row of
-# a file not pseudonymised yet has no person: it keeps its dossier.
+# of current dossier states (int_persons__identities), else the person the identity map gives the
+# row's NIR key or civil key (history.person_identity_map: a person whose NIR appeared later goes with
+# the rows from before), else the key's own id. A row of a file not pseudonymised yet has no person:
+# it keeps its dossier.
 _PERSON_ROWS = """
 CREATE TEMP TABLE ret_person_row ON COMMIT DROP AS
 WITH person_rows AS (
@@ -96,19 +98,33 @@ WITH person_rows AS (
 resolved AS (
     SELECT person_rows.file_id, person_rows.position, person_rows.person_position, person_rows.dossier_key,
            person_rows.person_key, person_rows.nir13, person_rows.dtnai, person_rows.nom, person_rows.prenom,
-           coalesce(identities.person_id, CASE
+           coalesce(identities.person_id, {mapped} CASE
                WHEN person_rows.person_key IS NULL THEN NULL
-               WHEN person_rows.nir_valid AND person_rows.person_pseudonym IS NOT NULL
-                   THEN md5('NIR|' || person_rows.person_pseudonym || '|' || coalesce(person_rows.dtnai::text, ''))
-               ELSE md5('IDENTITE|' || person_rows.dossier_key || '|' || person_rows.identity_pseudonym)
+               ELSE md5(person_rows.own_key)
            END) AS person_id
-    FROM person_rows
+    FROM (SELECT *, CASE WHEN nir_valid AND person_pseudonym IS NOT NULL
+                         THEN 'NIR|' || person_pseudonym || '|' || coalesce(dtnai::text, '') END AS nir_key,
+                    'IDENTITE|' || dossier_key || '|' || identity_pseudonym AS civil_key,
+                    CASE WHEN nir_valid AND person_pseudonym IS NOT NULL
+                         THEN 'NIR|' || person_pseudonym || '|' || coalesce(dtnai::text, '')
+                         ELSE 'IDENTITE|' || dossier_key || '|' || identity_pseudonym END AS own_key
+          FROM person_rows) AS person_rows
     LEFT JOIN intermediate.int_persons__identities AS identities
         ON identities.dossier_person_key = person_rows.dossier_key || ':' || person_rows.person_key
+    {map_joins}
 )
 SELECT resolved.*, coalesce(resolved.person_id IN (SELECT person_id FROM ret_person), false) AS purged
 FROM resolved
 """
+
+# The identity map's answer for rows outside the current states, when the build has made it.
+_IDENTITY_MAP = "history.person_identity_map"
+_MAPPED = "nir_keys.person_id, civil_keys.person_id,"
+_MAP_JOINS = (
+    "LEFT JOIN history.person_identity_map AS nir_keys ON nir_keys.identity_key = person_rows.nir_key"
+    " LEFT JOIN history.person_identity_map AS civil_keys"
+    " ON civil_keys.identity_key = person_rows.civil_key"
+)
 
 _KEY_TABLES = [
     "CREATE INDEX ON ret_person_row (file_id, position, person_position)",
@@ -206,7 +222,8 @@ def select(conn: psycopg.Connection, cutoff: date) -> dict[str, int]:
     guards = "\n  ".join(sql for relation, sql in _GUARDS.items() if _exists(conn, relation))
     conn.execute(_PERSONS.format(guards=guards), {"cutoff": cutoff})
     conn.execute("CREATE INDEX ON ret_person (person_id)")
-    conn.execute(_PERSON_ROWS)
+    mapped = _exists(conn, _IDENTITY_MAP)
+    conn.execute(_PERSON_ROWS.format(mapped=_MAPPED if mapped else "", map_joins=_MAP_JOINS if mapped else ""))
     open_dossiers = _OPEN_DOSSIERS if (_exists(conn, "staging.stg_caf__dossier_states")
                                        and _exists(conn, "referentiel.codes_etatdosrsa")) else ""
     for statement in _KEY_TABLES:

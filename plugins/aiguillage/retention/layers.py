@@ -35,6 +35,22 @@ RAW_TABLES = [
      "EXISTS (SELECT FROM ret_token WHERE ret_token.kind = 'nir' AND strpos(t.raw_line, ret_token.token) > 0)"),
     ("raw", "ali_report_reject",
      "EXISTS (SELECT FROM ret_token WHERE ret_token.kind = 'orientation' AND strpos(t.raw_line, ret_token.token) > 0)"),
+    # The Département's suspension-remobilisation steps name a purged person's cases (the build's list
+    # still holds them: raw goes first), and a rejected line may quote such a case.
+    ("raw", "departement_remobilisation_step", "t.id_remobilisation IN (SELECT id_remobilisation FROM "
+                                               "intermediate.int_remobilisation__cases WHERE person_id IN "
+                                               "(SELECT person_id FROM ret_person))"),
+    ("raw", "departement_remobilisation_reject",
+     "EXISTS (SELECT FROM intermediate.int_remobilisation__cases AS c WHERE c.person_id IN "
+     "(SELECT person_id FROM ret_person) AND strpos(lower(t.raw_line), c.id_remobilisation) > 0)"),
+    # The orientation team's decisions name a purged person's proposals (the proposals' history still
+    # holds them: raw goes first), and a rejected line may quote one.
+    ("raw", "departement_decision", "t.id_proposition IN (SELECT id_proposition FROM "
+                                    "marts.orientation_proposal_history WHERE person_id IN "
+                                    "(SELECT person_id FROM ret_person))"),
+    ("raw", "departement_decision_reject",
+     "EXISTS (SELECT FROM marts.orientation_proposal_history AS p WHERE p.person_id IN "
+     "(SELECT person_id FROM ret_person) AND strpos(upper(t.raw_line), upper(p.id_proposition)) > 0)"),
     # The one registry table that names referrals: which orientation was sent to France Travail, when.
     ("registry", "france_travail_orientation_sent", "t.id_orientation IN (SELECT id_orientation FROM ret_referral)"),
 ]

@@ -29,6 +29,7 @@ _COUNT_TIMEOUT_MS = 15_000
 RAW_TABLES = (
     "caf_dossier", "caf_person", "caf_address", "caf_right_situation", "caf_amount", "caf_event",
     "france_travail_record", "france_travail_reject", "ali_report_line", "ali_report_reject",
+    "departement_decision", "departement_decision_reject",
 )
 # Built tables counted whole (``None``) or for the run day only (the column holding the day).
 BUILT_TABLES: tuple[tuple[str, str, str | None], ...] = (
@@ -39,10 +40,11 @@ BUILT_TABLES: tuple[tuple[str, str, str | None], ...] = (
     ("intermediate", "int_households__current", None),
     ("intermediate", "int_persons__identities", None),
     ("intermediate", "int_persons__eligibility", None),
-    ("intermediate", "int_referrals__decisions", None),
+    ("intermediate", "int_orientations__proposals", None),
     ("marts", "beneficiaries", None),
     ("marts", "referrals", None),
     ("marts", "referral_movements", "date_mouvement"),
+    ("marts", "orientation_proposal_history", "date_statut"),
     ("marts", "referral_events", None),
     ("marts", "referral_daily_indicators", "jour"),
 )
@@ -96,6 +98,8 @@ def collect(conn: psycopg.Connection, day: date, run_id: str, *, gate: dict | No
             referrals = _referrals_by_agency(conn)
             deadlines = _deadlines(conn, day)
             france_travail = _france_travail(conn, day)
+            proposals = _proposals(conn, day)
+            identities = _identities(conn, day)
         finally:
             conn.execute("SELECT set_config('statement_timeout', %s, true)", (previous_timeout,))
     extract_items = [_extract(item) for item in extracts]
@@ -118,6 +122,8 @@ def collect(conn: psycopg.Connection, day: date, run_id: str, *, gate: dict | No
         "referrals": referrals,
         "deadlines": deadlines,
         "france_travail": france_travail,
+        "proposals": proposals,
+        "identities": identities,
         "tasks": task_items,
         "task_runs": _task_runs(task_items),
         "slowest_tasks": _slowest(task_items),
@@ -274,6 +280,26 @@ def _france_travail(conn, day: date) -> dict:
     from aiguillage.france_travail.send_orientations import summary_for_day
 
     return {"built": True, "lookups": lookups_for_day(conn, day), "sends": summary_for_day(conn, day)}
+
+
+# --- proposals and decisions -------------------------------------------------------------------------
+
+def _proposals(conn, day: date) -> dict:
+    """The orientation team's side of the day: proposals waiting for a decision (by rule, oldest wait),
+    made, validated automatically, decided, and decision lines rejected. Counts and codes only."""
+    from aiguillage.extracts.waiting_proposals import summary_for_day
+
+    return summary_for_day(conn, day)
+
+
+# --- identities --------------------------------------------------------------------------------------
+
+def _identities(conn, day: date) -> dict:
+    """Persons recognised by each identity rule that day, and the NIRs seen with two birth dates.
+    Counts, codes and pseudonymous person ids only."""
+    from aiguillage.run_report.identities import summary_for_day
+
+    return summary_for_day(conn, day)
 
 
 # --- inputs of the run -------------------------------------------------------------------------------

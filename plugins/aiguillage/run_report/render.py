@@ -257,6 +257,75 @@ def _france_travail(report: dict) -> str:
     return "".join(parts)
 
 
+def _proposals(report: dict, report_dir: Path | None) -> str:
+    """The orientation team's side of the day: what waits for a decision, and what the day decided."""
+    from aiguillage.extracts.waiting_proposals import FILE_NAME, FOLDER
+
+    part = report.get("proposals") or {}
+    parts = ["<h2 id='proposals'>Orientation proposals and decisions</h2>"]
+    if not part.get("built"):
+        return "".join(parts) + _absent("The proposals are not built yet (marts.orientation_proposals).")
+    oldest = part.get("oldest_days")
+    parts.append(
+        f"<p><strong>{_n(part['waiting'])}</strong> proposal(s) wait for the orientation team's decision"
+        + (f", the oldest for {_n(oldest)} day(s); {_n(part['waiting_long'])} for more than"
+           f" {_n(part['long_wait_days'])} days" if part["waiting"] else "")
+        + f". Made today: {_n(part['made_today'])}, of which {_n(part['validated_automatically'])} validated"
+          " automatically by their rule (decided by POLITIQUE_AUTOMATIQUE, notified the same day).</p>")
+    if report_dir is not None:
+        waiting_list = report_dir.parent.parent / FOLDER / str(report["day"]) / FILE_NAME
+        if waiting_list.is_file():
+            relative = f"../../{FOLDER}/{report['day']}/{FILE_NAME}"  # the report lies in <outbox>/_runs/<day>/
+            parts.append(f"<p>The team's list: {_link(relative, None, FILE_NAME)}"
+                         " (fill in the decision columns and drop it back as a decisions file).</p>")
+    if part["waiting_by_rule"]:
+        parts.append(_table("Waiting for a decision, per rule (the reason the team reads)",
+                            ["Rule", "Reason", "Waiting", "Oldest (days)"],
+                            [[_e(r["code_regle"]), _e(r["libelle_regle"]), _n(r["waiting"]), _n(r["oldest_days"])]
+                             for r in part["waiting_by_rule"]], {2, 3}))
+    decided = part.get("decided_today") or {}
+    parts.append(_table("Decided today by the orientation team",
+                        ["Decision", "Proposals"],
+                        [[_e(status), _n(n)] for status, n in decided.items()]
+                        + [["CADUQUE (replaced, or nobody to orient any more)", _n(part.get("obsolete_today"))]],
+                        {1}))
+    rejected = part.get("decisions_rejected") or {}
+    if rejected:
+        parts.append(_table("Decision lines rejected by the warehouse (the reader's rejects are under Files)",
+                            ["Reason", "Lines"], [[_e(code), _n(n)] for code, n in rejected.items()], {1}))
+    return "".join(parts)
+
+
+def _identities(report: dict) -> str:
+    """How the day's people were recognised, and the NIRs seen with two birth dates to check."""
+    part = report.get("identities") or {}
+    parts = ["<h2 id='identities'>Identities</h2>"]
+    if not part.get("built"):
+        return "".join(parts) + _absent("The identity map is not built yet (history.person_identity_map).")
+    linked = part.get("linked_today") or {}
+    if linked:
+        parts.append(_table("Persons whose identity key was linked today, by rule (NIR_APPARU, NIR_CERTIFIE, "
+                            "NIR_MODIFIE: a NIR came or changed and the person kept their id)",
+                            ["Rule", "Persons"], [[_e(rule), _n(n)] for rule, n in linked.items()], {1}))
+    else:
+        parts.append("<p>No identity key was linked today.</p>")
+    parts.append("<p>Identity keys moved to an earlier person today (two records of one person merged into the"
+                 f" first one's id): <strong>{_n(part.get('moved_to_earlier_person'))}</strong>.</p>")
+    anomalies = part.get("nir_two_birth_dates") or {}
+    parts.append(
+        f"<p><strong>{_n(anomalies.get('total'))}</strong> NIR(s) seen with two birth dates or more (each date"
+        f" stays a person of its own), {_n(anomalies.get('current'))} still with two dates in current dossiers,"
+        f" {_n(anomalies.get('new_today'))} new today. The NIRs and dossiers are in the restricted view"
+        " identifiants.identifiants__nir_anomalies; what to do: runbook, \"A NIR seen with two birth dates\".</p>")
+    items = anomalies.get("items") or []
+    if items:
+        parts.append(_table(f"NIRs seen with two birth dates (the {len(items)} newest)",
+                            ["Seen on", "Persons (person_id)", "Birth dates", "Still in current dossiers"],
+                            [[_e(item["seen_on"]), "<br>".join(_e(pid) for pid in item["person_ids"]),
+                              _n(item["birth_dates"]), _n(item["current_dates"])] for item in items], {2, 3}))
+    return "".join(parts)
+
+
 def _referrals_chart(report: dict) -> str:
     referrals = report["referrals"]
     parts = ["<h2 id='referrals'>Open referrals per agency</h2>"]
@@ -361,7 +430,9 @@ def render(report: dict, report_dir: Path | None = None) -> str:
         f'<p class="meta">Run {_e(report["run_id"])}, report generated {_e(report["generated_at"])}.'
         f" Status: <strong>{_e(report['status'])}</strong>.</p>",
         _headline(report), _files(report), _layers(report), _gate(report, report_dir), _extracts(report),
-        _france_travail(report), _referrals_chart(report), _deadlines(report), _tasks(report),
+        _france_travail(report), _proposals(report, report_dir), _referrals_chart(report), _deadlines(report),
+        _identities(report),
+        _tasks(report),
     ])
     return ("<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">"
             f'<meta http-equiv="Content-Security-Policy" content="{_CSP}">'

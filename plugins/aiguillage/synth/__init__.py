@@ -8,8 +8,9 @@ one. Output is deterministic for given arguments and is written in streaming fas
 of households fit in constant memory.
 
 Modules: names (name pools), places (communes, addresses, birthplaces), model (household shape),
-population (one household from its seed), movements (daily events and replay), caf_xml and
-france_travail (file writers), files (names and encodings), defects (injected faults), generator.
+population (one household from its seed), movements (daily events and replay), identity (NIRs that
+appear later, temporary NIRs certified), caf_xml and france_travail (file writers), files (names
+and encodings), defects (injected faults), generator.
 """
 
 from aiguillage.synth.generator import SynthSummary, generate

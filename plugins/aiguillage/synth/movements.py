@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from datetime import date, timedelta
 from enum import IntEnum
 
+from aiguillage.synth.identity import apply_identity_event, draw_identity_events
 from aiguillage.synth.model import FtMovement, FtRegistration, Household, Person
 from aiguillage.synth.places import address_in_departement, address_outside
 from aiguillage.synth.population import (
@@ -53,6 +54,7 @@ class Kind(IntEnum):
     FT_AUTO_REGISTER = 15  # automatic registration of new beneficiaries (loi plein emploi)
     FT_CESSATION = 16
     FT_RADIATION = 17
+    IDENTITY = 18  # a NIR known at last, or a temporary NIR certified (synth/identity.py)
 
 
 # Share of the initial households that get a CAF event / a France Travail movement each day.
@@ -92,6 +94,7 @@ FG_CODES = {
     Kind.RESOURCES: "CHGRESS",
     Kind.SPLIT_OUT: "CHGSITFAM",
     Kind.SPLIT_IN: "DEMRSA",
+    Kind.IDENTITY: "CHGIDENT",
 }
 FT_CESSATION_MOTIFS = (
     "REPRISE D EMPLOI",
@@ -205,6 +208,9 @@ class Timeline:
             index = free_household()
             if index >= 0:
                 today[index] = (_RANDOM_FT_KINDS.pick(rng), 0)
+
+        for index in draw_identity_events(self.ctx.seed, day, self.households_total, n_initial, today):
+            today[index] = (Kind.IDENTITY, 0)
 
         events = DayEvents()
         for index in sorted(today):
@@ -325,6 +331,10 @@ def apply_event(
 ) -> None:
     """Change `household` as `kind` says, adapting the event when it does not fit the current state
     (e.g. a suspension drawn for a closed dossier becomes a resources update)."""
+    if kind == Kind.IDENTITY:
+        if apply_identity_event(household, rng):
+            _add_event(household, rng, day, kind)
+        return
     etat = household.etat
     movement_date = day - timedelta(days=int(rng.random() * 3))  # FT files report the previous days
     if kind in (Kind.FT_REGISTER, Kind.FT_AUTO_REGISTER):

@@ -12,6 +12,7 @@ import random
 from dataclasses import dataclass
 from datetime import date, timedelta
 
+from aiguillage.synth.identity import temporary_nirs_at_start
 from aiguillage.synth.model import Address, FtRegistration, Household, Person
 from aiguillage.synth.names import (
     CHILD_FEMALE_FIRST_NAMES,
@@ -498,13 +499,17 @@ def build_initial_household(
     else:
         # The C-level seed skips random.Random.seed's Python wrapper (same state for an int seed).
         _seed_random(rng, household_seed(ctx.seed, index))
-    return compose_household(ctx, index, rng, ctx.start, new_demand=False)
+    household = compose_household(ctx, index, rng, ctx.start, new_demand=False)
+    temporary_nirs_at_start(ctx.seed, household)
+    return household
 
 
 def build_new_household(ctx: GenerationContext, index: int, day: date) -> Household:
     """A dossier whose RSA demand was registered on `day` (ETATDOSRSA 0)."""
     rng = random.Random(household_seed(ctx.seed, index))
-    return compose_household(ctx, index, rng, day, new_demand=True)
+    household = compose_household(ctx, index, rng, day, new_demand=True)
+    temporary_nirs_at_start(ctx.seed, household)
+    return household
 
 
 def choose_leavers(ctx: GenerationContext, parent: Household, new_index: int, day: date) -> list[Person]:

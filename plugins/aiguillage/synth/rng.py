@@ -26,6 +26,7 @@ STREAM_DEFECT = 5
 STREAM_FT_EXTRA = 6
 STREAM_SPLIT = 7
 STREAM_FT_FILE = 8
+STREAM_IDENTITY = 9
 
 
 def _splitmix64(value: int) -> int:

@@ -1,9 +1,11 @@
--- Who must be oriented, as of the run day (data-contracts §7). A person is ORIENTABLE when they are
--- DEM or CJT on a dossier whose right is open (ETATDOSRSA Z, 2, 3, 4), living in the département
--- (address routed to a territory), and subject to rights and duties (TOPPERSDRODEVORSA = 1).
--- A person who would be orientable but whose flag is missing (no MontantCalculDroitRSAPersonne
+-- Who must be oriented, as of the run day (docs/data-contracts.md §10). A person is ORIENTABLE
+-- when they are DEM or CJT on a dossier whose right is open (ETATDOSRSA Z, 2, 3, 4), living in the
+-- département (address routed to a territory), and subject to rights and duties (TOPPERSDRODEVORSA
+-- = 1). A person who would be orientable but whose flag is missing (no MontantCalculDroitRSAPersonne
 -- block) is A_SUIVRE: not referred, listed for follow-up. Everyone else is NON_ORIENTABLE, with the
--- first reason that applies (motif, in the order of the checks below).
+-- first reason that applies (motif, in the order of the checks below). The orientation deadline is
+-- the current period's (int_persons__information_receipts: six weeks from the Département's receipt
+-- of the information, CASF D.262-65-2), with the rule that set it.
 with situations as (
 
     select * from {{ ref('int_persons__situations') }}
@@ -22,6 +24,15 @@ entries as (
 
 ),
 
+-- the current period's receipt of the information and the orientation deadline it starts
+receipts as (
+
+    select person_id, date_reception_information, regle_limite_orientation, date_limite_orientation
+    from {{ ref('int_persons__information_receipts') }}
+    where periode_fin is null
+
+),
+
 checked as (
 
     select
@@ -36,10 +47,14 @@ checked as (
         coalesce(
             entries.entree_observee_le,
             greatest(situations.date_demande_rsa, situations.date_rattachement)
-        ) as date_entree_droits_devoirs
+        ) as date_entree_droits_devoirs,
+        receipts.date_reception_information,
+        receipts.regle_limite_orientation,
+        receipts.date_limite_orientation
     from situations
     left join roles on roles.code = situations.role_rsa
     left join entries on entries.person_id = situations.person_id
+    left join receipts on receipts.person_id = situations.person_id
 
 )
 
@@ -65,6 +80,10 @@ select
     date_part('year', age({{ run_day() }}, date_naissance))::integer as age,
     case when motif is null or motif = 'DROITS_DEVOIRS_INCONNU' then date_entree_droits_devoirs end
         as date_entree_droits_devoirs,
-    case when motif is null or motif = 'DROITS_DEVOIRS_INCONNU'
-        then date_entree_droits_devoirs + {{ var('delai_orientation_jours') }} end as date_limite_orientation
+    case when motif is null or motif = 'DROITS_DEVOIRS_INCONNU' then date_reception_information end
+        as date_reception_information,
+    case when motif is null or motif = 'DROITS_DEVOIRS_INCONNU' then regle_limite_orientation end
+        as regle_limite_orientation,
+    case when motif is null or motif = 'DROITS_DEVOIRS_INCONNU' then date_limite_orientation end
+        as date_limite_orientation
 from checked

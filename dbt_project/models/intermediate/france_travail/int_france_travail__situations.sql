@@ -1,7 +1,9 @@
 -- Each CAF person's France Travail situation: the latest state of their job-seeker registration
 -- from the CSV flows, and the orientation France Travail holds for them (partner API) when it was read.
 -- A registration is matched to a person by (NIR13, birth date), else by (name, first name, birth
--- date) — the partner's rule — and the match records which (match_rule).
+-- date) — the partner's rule — and the match records which (match_rule). Every NIR the identity map
+-- knows the person by counts: a registration made under a temporary NIR still finds the person once
+-- the CAF sends the certified one.
 -- Since 2025 RSA beneficiaries are registered automatically, in G (waiting for orientation) or F
 -- (social accompaniment): registered, but not as job seekers. inscrit_ft counts the job-seeker
 -- categories only (seed codes_categorie_france_travail.est_demandeur_emploi), as before 2025 when
@@ -13,6 +15,15 @@ with persons as (
     from {{ ref('int_persons__identities') }} as identities
     inner join {{ ref('stg_caf__persons') }} as persons on persons.dossier_person_key = identities.dossier_person_key
     order by identities.person_id, persons.nir_valid desc, persons.delivered_on desc, persons.dossier_key
+
+),
+
+person_nirs as (
+
+    select distinct keys.person_id, keys.person_pseudonym, keys.date_naissance
+    from {{ ref('person_identity_map') }} as keys
+    inner join persons on persons.person_id = keys.person_id
+    where keys.key_type = 'NIR'
 
 ),
 
@@ -29,11 +40,11 @@ registrations as (
 
 matched as (
 
-    select persons.person_id, registrations.*, 'FT_NIR_DTNAI' as match_rule, 1 as match_rank
-    from persons
+    select person_nirs.person_id, registrations.*, 'FT_NIR_DTNAI' as match_rule, 1 as match_rank
+    from person_nirs
     inner join registrations
-        on registrations.person_pseudonym = persons.person_pseudonym
-        and registrations.date_naissance = persons.date_naissance
+        on registrations.person_pseudonym = person_nirs.person_pseudonym
+        and registrations.date_naissance = person_nirs.date_naissance
     union all
     select persons.person_id, registrations.*, 'FT_NOM_PRENOM_DTNAI' as match_rule, 2 as match_rank
     from persons

@@ -55,6 +55,8 @@ renamed as (
         -- identity (no direct identifier)
         nir is not null as nir_present,
         coalesce(nir_valid, false) as nir_valid,
+        -- a temporary number (sex digit 7 or 8) until the person's NIR is certified
+        coalesce(nir_valid and left(trim(nir), 1) in ('7', '8'), false) as nir_provisoire,
         dtnai as date_naissance,
         rgnai as rang_naissance,
         typedtnai as type_date_naissance,
