@@ -7,9 +7,10 @@ airflow DAG: referral_extracts. Scheduled on the referral warehouse asset. Steps
   list_destinations   the agencies receiving extracts on the day, each with the gate's verdict and
                       whether it gets the full stock (first time served, or asked for by the run's
                       parameter stock)
-  deliver_extract     mapped over the agencies: writes the CSV and its manifest, delivers them (outbox
-                      or SFTP) and records the delivery; withheld by the gate -> this agency fails,
-                      the others go on. A rerun never delivers the same file twice.
+  deliver_extract     mapped over the agencies: writes its files in each of its formats (CSV, XLSX,
+                      WebRSA XML) with their manifests, checks them, delivers them (outbox or SFTP)
+                      and records the delivery; withheld by the gate or the check -> this agency
+                      fails, the others go on. A rerun never delivers the same file twice.
   send_orientations_to_france_travail
                       France Travail receives the day's decisions too: each open orientation not yet
                       sent is told to its partner API (search, then POST orientation), once and only
@@ -20,8 +21,14 @@ airflow DAG: referral_extracts. Scheduled on the referral warehouse asset. Steps
                       the orientation team's morning list: the proposals waiting for a decision,
                       <outbox>/_departement/<day>/propositions_en_attente.csv (whatever the gate says:
                       it goes to the Département's own team)
-  report_run          the run report (JSON + HTML) under <outbox>/_runs/<day>/, alerts, and fails the
-                      run when anything was withheld, so that the operators hear of it.
+  write_reject_reports
+                      what each agency sent that was rejected (its reports of the CSV or WebRSA
+                      format read by this run): <outbox>/<code>/<day>/rejets_<code>_<YYYYMMDD>.csv
+                      (whatever the gate says: it is about the agency's own files)
+  report_run          the run report (JSON + HTML in French) under <outbox>/_runs/<day>/, alerts, and
+                      fails the run when anything was withheld, so that the operators hear of it. Runs
+                      whatever happened upstream (all_done). A day that stops before this DAG gets its
+                      report from the failed task's callback (aiguillage.failed_day).
 """
 
 from __future__ import annotations
@@ -85,6 +92,13 @@ def referral_extracts():
         context = get_current_context()
         return deliver_waiting_list(run_context.run_moment(context), run_context.run_settings(context)["outbox_dir"])
 
+    @task
+    def write_reject_reports() -> dict:
+        from aiguillage.extracts.reject_report import deliver_reject_reports
+
+        context = get_current_context()
+        return deliver_reject_reports(run_context.run_moment(context), run_context.run_settings(context)["outbox_dir"])
+
     # Runs whatever happened upstream, and reads what this run recorded rather than XComs: a failed
     # task hands nothing downstream.
     @task(trigger_rule="all_done")
@@ -101,7 +115,7 @@ def referral_extracts():
     gate = check_quality()
     delivered = deliver_extract.expand(destination=list_destinations(gate))
     sent = send_orientations_to_france_travail(gate)
-    [delivered, sent, write_waiting_proposals()] >> report_run()
+    [delivered, sent, write_waiting_proposals(), write_reject_reports()] >> report_run()
 
 
 referral_extracts()

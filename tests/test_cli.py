@@ -169,3 +169,12 @@ def test_demo_runs_every_day_and_fills_the_registry(tmp_path, warehouse_url):
             "SELECT count(*) FROM marts.referrals WHERE decide_par <> 'POLITIQUE_AUTOMATIQUE'"
             " AND date_creation = '2026-11-03'").fetchone()[0]
     assert decided_by_team > 0
+    # The agencies reported on day 2 what they did on day 1 with what they were delivered: loaded, and
+    # their events checked against the referrals they hold (only the intended bad lines rejected).
+    assert "Agencies (synthetic):" in result.stdout
+    reports = {path: status for path, (status, _) in recorded.items() if path.startswith("ali/")}
+    assert reports and all(path.endswith("_20261103.csv") for path in reports)
+    with psycopg.connect(warehouse_url) as conn:
+        checked = dict(conn.execute(
+            "SELECT statut, count(*) FROM intermediate.int_ali__events_checked GROUP BY statut").fetchall())
+    assert checked.get("ACCEPTE", 0) > 0 and checked.get("REJETE", 0) <= checked["ACCEPTE"] / 20, checked

@@ -67,8 +67,8 @@ def test_outbox_delivery_places_files_and_records_once(lines, staging, outbox):
     result = deliver(lines, DAY, "ALI05", extract, Destination("ALI05").as_dict(), outbox, "run-1")
 
     folder = outbox / "ALI05" / "2026-11-02"
-    assert result == {"code_structure": "ALI05", "fichier": "mouvements", "state": "delivered", "method": "outbox",
-                      "target": str(folder / CSV), "sha256": extract["sha256"], "rows": 4}
+    assert result == {"code_structure": "ALI05", "fichier": "mouvements", "format": "csv", "state": "delivered",
+                      "method": "outbox", "target": str(folder / CSV), "sha256": extract["sha256"], "rows": 4}
     assert sorted(p.name for p in folder.iterdir()) == [CSV, MANIFEST]
     assert sha(folder / CSV) == extract["sha256"] == json.loads((folder / MANIFEST).read_text())["sha256"]
     assert recorded(lines) == [("ALI05", DAY, "mouvements", extract["sha256"], 4, "outbox", str(folder / CSV),

@@ -144,6 +144,6 @@ def test_the_run_report_counts_the_days_exchanges(ran):
     assert part["built"] and sum(part["lookups"].values()) == first_lookups(conn)
     assert part["sends"]["sent"] == first["received"]
     page = (report_dir(outbox, DAY1) / "run_report.html").read_text()
-    assert "orientations sent to France Travail" in page and "id='france-travail'" in page
+    assert "orientations du Département envoyées à France Travail" in page and "id='france-travail'" in page
     day2 = json.loads((report_dir(outbox, DAY2) / "run_report.json").read_text())["france_travail"]
     assert day2["sends"].get("sent", 0) == second["received"] - first["received"]

@@ -282,7 +282,7 @@ def test_the_reports_count_the_days_sends(warehouse, server):
                    "deadlines": {"built": False, "history_built": False},
                    "france_travail": {"built": True, "lookups": {"FOUND": 4}, "sends": summary}, "tasks": []})
     section = page[page.index("id='france-travail'"):page.index("id='referrals'")]
-    assert "Person not found (S002, S003)" in section and "People looked up" in section
+    assert "Personne introuvable (S002, S003)" in section and "Personnes recherchées" in section
     assert nir(1) not in page
 
 

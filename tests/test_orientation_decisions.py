@@ -182,7 +182,7 @@ def test_the_teams_decisions_make_orientations_the_next_day(zone):
     assert report["proposals"]["decisions_rejected"] == {"UNKNOWN_PROPOSAL": 1}
     assert report["proposals"]["waiting"] == len(listed)
     html = (zone["outbox"] / "_runs" / DAY2.isoformat() / "run_report.html").read_text()
-    assert "Orientation proposals and decisions" in html and "propositions_en_attente.csv" in html
+    assert "Propositions d'orientation et décisions" in html and "propositions_en_attente.csv" in html
 
 
 def test_day_three_a_refusal_stands_and_france_travail_hears_only_of_decisions(zone):

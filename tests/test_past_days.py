@@ -49,10 +49,11 @@ def test_a_day_of_2022_loads_and_builds(landing, warehouse_url, tmp_path):
                                  " GROUP BY 1").fetchall()
         tasks = conn.execute("SELECT count(*) FROM registry.task_run WHERE day = %s AND state = 'success'",
                              (OLD_DAY,)).fetchone()[0]
-    assert files == {"caf/VRSB0801_931_20220306_M.xml": "loaded", "france_travail/stock_20220306.csv": "loaded"}
+    assert files == {"caf/VRSB0801_931_20220306_M.xml": "loaded", "france_travail/stock_20220306.csv": "loaded",
+                     "caf_contacts/contacts_rsa_20220306.csv": "loaded"}
     assert raw_dossiers == 60
     assert len(movements) == 1 and movements[0][0] == OLD_DAY and movements[0][1] > 0, movements
-    assert tasks == 6  # every task of the five DAGs ran, none was skipped for being before a start date
+    assert tasks == 7  # every task of the five DAGs ran, none was skipped for being before a start date
 
 
 def test_a_day_before_the_rsa_is_refused_in_plain_words(landing, warehouse_url, tmp_path):

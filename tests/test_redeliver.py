@@ -166,7 +166,7 @@ def test_redeliver_over_sftp_uploads_the_archived_bytes(lines, outbox, tmp_path,
 
         placed = redeliver(lines, DAY, "ALI05", destination, outbox)
         assert len(server.writes()) == writes + 2
-    assert placed == [{"fichier": "mouvements", "sha256": delivered["sha256"], "rows": 4, "method": "sftp",
+    assert placed == [{"fichier": "mouvements", "format": "csv", "sha256": delivered["sha256"], "rows": 4, "method": "sftp",
                        "target": f"sftp://sftp_ali05/depot/2026-11-02/{CSV}", "delivery_id": placed[0]["delivery_id"]}]
     assert sorted(p.name for p in remote_folder.iterdir()) == [CSV, MANIFEST]
     assert sha(remote_folder / CSV) == delivered["sha256"]

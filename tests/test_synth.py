@@ -123,7 +123,8 @@ def role(person: etree._Element) -> str:
 def test_layout_and_file_names(run):
     landing = run.landing
     days = [START + timedelta(days=n) for n in range(DAYS)]
-    expected = {f"caf/VRSB0801_931_{START:%Y%m%d}_M.xml", f"france_travail/stock_{START:%Y%m%d}.csv"}
+    expected = {f"caf/VRSB0801_931_{START:%Y%m%d}_M.xml", f"france_travail/stock_{START:%Y%m%d}.csv",
+                f"caf_contacts/contacts_rsa_{START:%Y%m%d}.csv"}
     for day in days[1:]:
         expected.add(f"caf/VRSB0801_931_{day:%Y%m%d}_I.xml")
         expected |= {
@@ -135,7 +136,7 @@ def test_layout_and_file_names(run):
     assert all(p.is_absolute() for p in run.files)
     assert list(run.per_day) == days
     assert sum(len(paths) for paths in run.per_day.values()) == len(run.files)
-    assert len(run.per_day[START]) == 2 and all(len(run.per_day[day]) == 4 for day in days[1:])
+    assert len(run.per_day[START]) == 3 and all(len(run.per_day[day]) == 4 for day in days[1:])
     assert run.households >= HOUSEHOLDS and run.persons > HOUSEHOLDS
     assert run.defects == []
     assert run.bytes_written == sum(p.stat().st_size for p in run.files)

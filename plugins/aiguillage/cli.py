@@ -201,6 +201,16 @@ def _stock_codes(text: str) -> list[str]:
     return codes
 
 
+def _agency_codes(text: str) -> list[str]:
+    from aiguillage.landing.layout import AGENCY_CODE
+
+    codes = [code.strip().upper() for code in text.split(",") if code.strip()]
+    wrong = [code for code in codes if not AGENCY_CODE.match(code)]
+    if wrong:
+        raise argparse.ArgumentTypeError(f"{', '.join(wrong)}: not an agency code (ALI01 to ALI22)")
+    return codes
+
+
 def _dag_ids(text: str) -> tuple[str, ...]:
     from aiguillage.runner import DAILY_DAGS
 
@@ -412,6 +422,7 @@ def cmd_redeliver(args: argparse.Namespace) -> int:
 
     outbox = args.outbox.resolve()
     fichiers = None if args.fichier == "all" else (args.fichier,)
+    formats_wanted = None if args.format == "all" else (args.format,)
     # The re-delivery is the work of the agency's delivery task, done here: held as that task holds it.
     busy = _claim("redeliver", [args.date], ("referral_extracts",), works=(f"referral_extracts/{args.agency}",))
     if busy is not None:
@@ -428,7 +439,8 @@ def cmd_redeliver(args: argparse.Namespace) -> int:
                 from aiguillage import runner
 
                 runner.prepare_environment()  # the SFTP connection is read the way Airflow reads it
-            placed = redeliver(conn, args.date, args.agency, destination, outbox, fichiers=fichiers)
+            placed = redeliver(conn, args.date, args.agency, destination, outbox, fichiers=fichiers,
+                               formats_wanted=formats_wanted)
     except (RedeliveryRefused, DeliveryConfigError) as error:
         _say(f"aiguillage redeliver: refused: {error}")
         return 1
@@ -460,8 +472,10 @@ def cmd_demo(args: argparse.Namespace) -> int:
     _say("Step 2/2: running the daily pipeline for each day")
     # The demo wrote and closed every file itself: nothing is still being uploaded, no need to wait.
     os.environ[config.LANDING_SETTLE_VAR] = "0"
+    if args.webrsa_agencies:
+        _webrsa_delivery(workdir, args.webrsa_agencies)
     ok, recorded = _run_days(days, landing, outbox, retries=0, france_travail_standin=True,
-                             between_days=lambda day: _team_decides(outbox, landing, day, args.seed))
+                             between_days=lambda day: _between_days(outbox, landing, day, args))
     _say("")
     _say("Summary")
     for line in report.totals_lines(recorded):
@@ -484,6 +498,54 @@ def cmd_demo(args: argparse.Namespace) -> int:
     if last_report.is_file():
         _say(f"Run report of the last day: {last_report}")
     return 0 if ok else 1
+
+
+def _between_days(outbox: Path, landing: Path, day: date, args: argparse.Namespace) -> None:
+    """What the demo's partners do once ``day`` ran: the team decides, then the agencies report."""
+    _team_decides(outbox, landing, day, args.seed)
+    if args.webrsa_agencies:  # the Département's référentiel names their counsellors (registry.webrsa_referent)
+        from aiguillage import warehouse
+        from aiguillage.synth.agency_reports import publish_counsellors
+
+        with warehouse.connect() as conn:
+            publish_counsellors(conn, args.seed, frozenset(args.webrsa_agencies))
+    _agencies_report(outbox, landing, day, args.seed, args.webrsa_agencies)
+
+
+def _webrsa_delivery(workdir: Path, codes: list[str]) -> None:
+    """The demo's agencies that speak the WebRSA exchange receive its export beside the CSV, unless a
+    delivery configuration is set already (then it rules)."""
+    from aiguillage.extracts.destinations import CONFIG_VAR
+
+    if os.environ.get(CONFIG_VAR):
+        _say(f"  WebRSA agencies {', '.join(codes)}: the delivery configuration {os.environ[CONFIG_VAR]} says "
+             f"what they receive")
+        return
+    path = workdir / "delivery.toml"
+    path.write_text("".join(f'[destinations.{code}]\nmethod = "outbox"\nformats = ["csv", "webrsa"]\n\n'
+                            for code in codes), encoding="utf-8")
+    os.environ[CONFIG_VAR] = str(path)
+    _say(f"  WebRSA agencies {', '.join(codes)}: they receive the WebRSA export too ({path})")
+
+
+def _agencies_report(outbox: Path, landing: Path, day: date, seed: int, webrsa_agencies: list[str]) -> None:
+    """The synthetic agencies' reports of the next day, from the extracts they were delivered."""
+    from aiguillage.synth.agency_reports import write_agency_reports
+
+    written = write_agency_reports(outbox, landing, day, seed, xml_agencies=frozenset(webrsa_agencies))
+    events = written.events()
+    shown = ", ".join(f"{event} {count}" for event, count in sorted(events.items())) or "nothing to report"
+    bad = sum(len(report.bad_lines) for report in written.reports)
+    _say(f"  Agencies (synthetic): {len(written.reports)} report(s) for {day + timedelta(days=1)}: {shown}"
+         + (f"; {bad} line(s) an agency should not have sent" if bad else ""))
+
+
+def cmd_agency_reports(args: argparse.Namespace) -> int:
+    if not args.outbox.is_dir():
+        _say(f"aiguillage agency-reports: outbox {args.outbox} does not exist")
+        return 2
+    _agencies_report(args.outbox, args.landing, args.date, args.seed, args.webrsa_agencies)
+    return 0
 
 
 def _team_decides(outbox: Path, landing: Path, day: date, seed: int) -> None:
@@ -631,6 +693,8 @@ def build_parser() -> argparse.ArgumentParser:
     redeliver.add_argument("--outbox", type=Path, required=True, help="the outbox (its _archive/ holds the bytes)")
     redeliver.add_argument("--fichier", choices=["all", "mouvements", "stock"], default="all",
                            help="which file of the day (default: every file delivered that day)")
+    redeliver.add_argument("--format", choices=["all", "csv", "xlsx", "webrsa"], default="all",
+                           help="which format of the files (default: every format delivered)")
     redeliver.set_defaults(handler=cmd_redeliver)
 
     demo = commands.add_parser("demo", help="generate a small landing zone and run the pipeline on it")
@@ -641,7 +705,21 @@ def build_parser() -> argparse.ArgumentParser:
     demo.add_argument("--defects", action="store_true", help="include the faults of real deliveries")
     demo.add_argument("--workdir", type=Path, default=None,
                       help="where landing/ and outbox/ go (default $AIGUILLAGE_HOME/demo)")
+    demo.add_argument("--webrsa-agencies", type=_agency_codes, default=[], metavar="CODES",
+                      help="agencies that report in the WebRSA exchange (ALI-WebRSA XML) when they received "
+                           "WebRSA exports, e.g. ALI03,ALI07 (default: none, every agency reports in CSV)")
     demo.set_defaults(handler=cmd_demo)
+
+    reports = commands.add_parser(
+        "agency-reports", help="write the synthetic agencies' reports of the next day from what the outbox "
+                               "delivered them up to --date (as the demo does between days)")
+    reports.add_argument("--date", type=_day, required=True, help="the day that ran, YYYY-MM-DD")
+    reports.add_argument("--outbox", type=Path, required=True, help="where the agencies' extracts are")
+    reports.add_argument("--landing", type=Path, required=True, help="landing zone to write the reports into")
+    reports.add_argument("--seed", type=int, default=93, help="same seed, same bytes")
+    reports.add_argument("--webrsa-agencies", type=_agency_codes, default=[], metavar="CODES",
+                         help="agencies that report in ALI-WebRSA XML when they received WebRSA exports")
+    reports.set_defaults(handler=cmd_agency_reports)
 
     wh = commands.add_parser("warehouse", help="the warehouse: embedded server life cycle, schema, psql")
     wh.add_argument("action", choices=["start", "stop", "status", "url", "migrate", "psql"])

@@ -34,15 +34,17 @@ FRANCE_TRAVAIL_API_CONN_ID = "france_travail_api"
 def default_args() -> dict:
     # Standard library only: cheap at parse time.
     from aiguillage.alerts.task_failure import on_task_failure
+    from aiguillage.failed_day import write_after_failure
     from aiguillage.observability.task_runs import record_failure, record_retry, record_success
 
     return {
         "owner": "aiguillage",
         # Each try's timing goes to registry.task_run (the run report's task durations); recorded before
-        # the alert is sent, so that a slow alert channel cannot lose it.
+        # the alert is sent, so that a slow alert channel cannot lose it. Then a day that stops before
+        # the extracts still gets its run report, written from what was recorded.
         "on_success_callback": [record_success],
         "on_retry_callback": [record_retry],
-        "on_failure_callback": [record_failure, on_task_failure],
+        "on_failure_callback": [record_failure, on_task_failure, write_after_failure],
         "retries": config.task_retries(),
         "retry_delay": timedelta(minutes=1),
         "retry_exponential_backoff": True,

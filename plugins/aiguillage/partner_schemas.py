@@ -14,13 +14,19 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-__all__ = ["PARTNER_SCHEMAS_VAR", "CAF_VRSB0801", "partner_schema", "partner_schemas_dir", "schema_in_use"]
+__all__ = ["PARTNER_SCHEMAS_VAR", "CAF_VRSB0801", "WEBRSA_ALI", "partner_schema", "partner_schemas_dir", "schema_in_use"]
 
 PARTNER_SCHEMAS_VAR = "AIGUILLAGE_PARTNER_SCHEMAS_DIR"
 
 # Partner file name -> the project's own schema for the same interface.
 CAF_VRSB0801 = "cnaf-vrsb0801.xsd"
+# WebRSA's exchange: the agencies' reports (ALI -> Département).
+ALI_WEBRSA = "webrsa-ALI-WebRSA.xsd"
 _OWN_SCHEMAS = {CAF_VRSB0801: "vrsb0801.xsd"}
+_OWN_SCHEMAS[ALI_WEBRSA] = "ali_webrsa.xsd"
+# WebRSA's exchange: the Département's file to each agency (Département -> ALI).
+WEBRSA_ALI = "webrsa-WebRSA-ALI.xsd"
+_OWN_SCHEMAS[WEBRSA_ALI] = "webrsa_ali.xsd"
 
 _PACKAGE_SCHEMAS = Path(__file__).resolve().parent / "schemas"
 

@@ -70,32 +70,40 @@ def load_source_files(source: str, logical_date: datetime, landing_dir: str | No
 
     landing = resolve_landing(landing_dir)
     day = dag_defaults.day_of(logical_date)
-    reader = _reader_for(source, day)
     with warehouse.connect() as conn:
         warehouse.migrate(conn)
-        outcomes = load_pending(conn, source, landing, reader)
+        outcomes = load_pending(conn, source, landing, _reader_for(source, day, conn))
     summary = _load_summary(day, outcomes)
     log.info("load: %s", fields(source=source, files=len(outcomes), statuses=summary["statuses"],
                                 rows=summary["rows"], rejects=summary["rejects"]))
     return summary
 
 
-def _reader_for(source: str, day):
+def _reader_for(source: str, day, conn=None):
     """The reader of ``source``'s files: called with the pending file and its opened stream (the
-    loader opens each file safely and checks that the bytes read are the bytes registered)."""
+    loader opens each file safely and checks that the bytes read are the bytes registered). ``conn``:
+    the loading connection, for readers that resolve identifiers in the file's own transaction."""
     if source == "caf":
         from aiguillage.ingest.caf_reader import read_caf
 
         return lambda pending, stream: read_caf(stream)
+    if source == "caf_contacts":
+        from aiguillage.ingest.contacts_reader import read_contacts
+
+        return lambda pending, stream: read_contacts(stream)
     if source == "france_travail":
         from aiguillage.ingest.france_travail_reader import read_france_travail
 
         return lambda pending, stream: read_france_travail(stream, pending.kind)
     if source == "ali":
         from aiguillage.ingest.ali_reader import read_ali_report
+        from aiguillage.ingest.ali_webrsa_reader import read_ali_webrsa_report
+        from aiguillage.landing.layout import WEBRSA_REPORT
 
         # Event dates are judged against the run's day, so a rerun judges them the same way.
-        return lambda pending, stream: read_ali_report(stream, pending.agency_code, day)
+        return lambda pending, stream: (
+            read_ali_webrsa_report(stream, pending.agency_code, day, conn, pending.file_id)
+            if pending.kind == WEBRSA_REPORT else read_ali_report(stream, pending.agency_code, day))
     if source == "departement":
         return lambda pending, stream: _departement_reader(pending.kind, day)(stream)
     raise ValueError(f"no reader for source {source!r}")

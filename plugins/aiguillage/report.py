@@ -8,8 +8,8 @@ from datetime import date
 from aiguillage.landing.names import printable
 from aiguillage.runner import DayOutcome
 
-_SOURCE_LABELS = {"caf": "CAF", "france_travail": "France Travail", "ali": "ALI", "departement": "Département",
-                  "unknown": "unknown"}
+_SOURCE_LABELS = {"caf": "CAF", "caf_contacts": "CNAF contact details", "france_travail": "France Travail",
+                  "ali": "ALI", "departement": "Département", "unknown": "unknown"}
 
 
 def _size(n: float) -> str:
@@ -201,21 +201,24 @@ def extract_outcomes(conn, day: date, since) -> list[dict]:
 
 
 def extract_lines(outcomes: list[dict], outbox, day: date) -> list[str]:
-    """One line on the day's extracts, then one per agency not delivered, then the run report's path."""
+    """One line on the day's extracts, then one per agency not delivered, then the run report's path
+    (a day that stopped before the extracts has a report too, written when its task failed)."""
+    from aiguillage.run_report import html_path
+
+    report = html_path(outbox, day)
     if not outcomes:
-        return []
+        return [f"  Run report: {report}"] if report.is_file() else []
     states = Counter(outcome["state"] for outcome in outcomes)
-    rows = sum(f["rows"] for outcome in outcomes for f in outcome["files"] if f.get("fichier") == "mouvements")
-    stocks = sum(1 for outcome in outcomes for f in outcome["files"] if f.get("fichier") == "stock")
+    # One file per (agency, fichier), whatever the number of formats it was sent in (same lines in each).
+    sent = {(outcome["code_structure"], f.get("fichier")): f["rows"] for outcome in outcomes for f in outcome["files"]}
+    rows = sum(n for (_, fichier), n in sent.items() if fichier == "mouvements")
+    stocks = sum(1 for (_, fichier) in sent if fichier == "stock")
     shown = ", ".join(f"{n} {state.replace('_', ' ')}" for state, n in sorted(states.items()))
     lines = [f"  Agency extracts: {shown}; {_n(rows, 'movement')} in the daily files"
              + (f", {_n(stocks, 'full stock')} sent" if stocks else "")]
     for outcome in outcomes:
         if outcome["state"] in ("withheld", "failed"):
             lines.append(f"    {outcome['state'].upper():<9} {outcome['code_structure']}: {outcome['reason']}")
-    from aiguillage.run_report import html_path
-
-    report = html_path(outbox, day)
     if report.is_file():
         lines.append(f"  Run report: {report}")
     return lines

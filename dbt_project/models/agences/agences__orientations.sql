@@ -49,6 +49,16 @@ select
     lines.origine,
     lines.structure_precedente,
     lines.date_notification,
-    lines.date_contrat
+    lines.date_contrat,
+    lines.libelle_motif,
+    lines.id_orientation_conjoint,
+    lines.cle_foyer,
+    lines.situation_familiale,
+    lines.nombre_enfants,
+    lines.identifiant_france_travail,
+    lines.date_debut_contrat_precedent,
+    lines.date_fin_contrat_precedent,
+    lines.telephone,
+    lines.email
 from {{ ref('identifiants__extract_lines') }} as lines
 where lines.code_structure in (select code_structure from readable_agencies)

@@ -163,9 +163,13 @@ def _record_outcome(conn, day: date, code: str, run_id: str, state: str, *, reas
 # that the agencies' deliveries of one run go side by side while a second run's delivery waits.
 @exclusive("referral_extracts", part="{destination[code_structure]}")
 def deliver_extract(logical_date: datetime, run_id: str, outbox_dir: str | None, destination: dict) -> dict:
-    """Write and deliver one agency's files for the day, or record why they are withheld."""
+    """Write and deliver one agency's files for the day, in each of its formats, or record why they are
+    withheld. Every file is written and checked (aiguillage.extracts.safety) before any is delivered: a
+    value longer than the contract or a cell a spreadsheet would run withholds the agency's whole day."""
     from aiguillage.extracts.delivery import deliver
     from aiguillage.extracts.files import staging_folder
+    from aiguillage.extracts.formats import DEFAULT_FORMATS
+    from aiguillage.extracts.safety import UnsafeExtract
     from aiguillage.extracts.writer import write_extract
 
     day = dag_defaults.day_of(logical_date)
@@ -179,19 +183,33 @@ def deliver_extract(logical_date: datetime, run_id: str, outbox_dir: str | None,
         log.warning("extract: %s", fields(agency=code, outcome="withheld", reasons=len(destination["reasons"])))
         raise ExtractWithheld(f"{code}: extract of {day} withheld by the quality gate: {reason}")
     fichiers = [columns.MOVEMENTS] + ([columns.STOCK] if destination["stock"] else [])
+    formats = destination["destination"].get("formats") or DEFAULT_FORMATS
     # Written aside first: a file only reaches the agency's folder (or server) once delivery accepts it.
     folder = staging_folder(outbox, code, day)
     files, states = [], []
     try:
         with warehouse.connect() as conn:
-            for fichier in fichiers:
-                extract = write_extract(conn, day, code, fichier, folder, run_id)
+            try:
+                written = [write_extract(conn, day, code, fichier, folder, run_id, format)
+                           for fichier in fichiers for format in formats]
+                conn.commit()
+            except UnsafeExtract as unsafe:
+                conn.rollback()
+                with warehouse.transaction() as record:
+                    _record_outcome(record, day, code, run_id, "withheld", reason=str(unsafe), method=method)
+                log.warning("extract: %s", fields(agency=code, outcome="withheld", reasons=1))
+                raise ExtractWithheld(f"{code}: extract of {day} withheld: {unsafe}") from None
+            for extract in written:
                 delivered = deliver(conn, day, code, extract, destination["destination"], outbox, run_id)
                 conn.commit()
                 states.append(delivered["state"])
-                files.append({"fichier": fichier, "rows": extract["rows"], "rows_by_type": extract["rows_by_type"],
-                              "sha256": extract["sha256"], "csv": str(extract["csv"]),
+                # "csv": the file's path under its historical key, whatever the format.
+                files.append({"fichier": extract["fichier"], "format": extract["format"], "rows": extract["rows"],
+                              "rows_by_type": extract["rows_by_type"], "sha256": extract["sha256"],
+                              "csv": extract["path"], "path": extract["path"],
                               "state": delivered["state"], "target": delivered.get("target")})
+    except ExtractWithheld:
+        raise
     except Exception as error:
         with warehouse.transaction() as conn:
             # Cleaned like every failure shown to a person: first line, no quoted value, no NIR.
@@ -210,7 +228,7 @@ def deliver_extract(logical_date: datetime, run_id: str, outbox_dir: str | None,
     with warehouse.transaction() as conn:
         _record_outcome(conn, day, code, run_id, state, method=method, files=files)
     log.info("extract: %s", fields(agency=code, outcome=state, lines=sum(f["rows"] for f in files),
-                                   files={f["fichier"]: f["rows"] for f in files}, method=method))
+                                   files={f"{f['fichier']}.{f['format']}": f["rows"] for f in files}, method=method))
     return {"code_structure": code, "state": state, "files": files}
 
 
@@ -227,7 +245,8 @@ def outcomes_for_day(conn, day: date) -> list[dict]:
         row = recorded.get(code)
         if row is None:
             outcomes.append({"code_structure": code, "libelle": libelle, "state": "failed",
-                             "reason": "its delivery task did not run in this run", "method": None, "files": []})
+                             "reason": "sa tâche de livraison n'a pas tourné dans ce passage", "method": None,
+                             "files": []})
             continue
         _, _, state, reason, method, files = row
         outcomes.append({"code_structure": code, "libelle": libelle, "state": state, "reason": reason,
@@ -246,24 +265,26 @@ def report_run(logical_date: datetime, run_id: str, outbox_dir: str | None) -> d
     """Write the run report, send the alerts, and fail when anything was withheld or not delivered.
     Runs whatever happened upstream: it reads what this run recorded."""
     from aiguillage import alerts, run_report
-    from aiguillage.landing.registry import files_for_day
+    from aiguillage.failed_day import quarantined_files
     from aiguillage.observability.task_runs import task_runs_for_day
 
     day = dag_defaults.day_of(logical_date)
     outbox = resolve_outbox(outbox_dir)
     gate_results = _gate_results(run_folder(outbox, day))
+    html_path = run_report.html_path(outbox, day)
     with warehouse.connect() as conn:
         outcomes = outcomes_for_day(conn, day)
         # Every try of every task of the day's runs so far (this task's own ends after the report is written).
         tasks = task_runs_for_day(conn, day)
-        report = run_report.collect(conn, day, run_id, gate=gate_results, extracts=outcomes, tasks=tasks)
-        quarantined = [{"relative_path": row["relative_path"], "reason": row["reason"]}
-                       for row in files_for_day(conn, day) if row["status"] in ("quarantined", "refused")]
+        quarantined = quarantined_files(conn, day)
+        not_delivered = [{"code_structure": o["code_structure"], "reason": f"{o['state']}: {o['reason']}"}
+                         for o in outcomes if o["state"] in ("withheld", "failed")]
+        # Built before the report, which shows its very counts; sent once the report is on disk.
+        alert = alerts.build_alert(day, run_id, withheld=not_delivered, quarantined=quarantined,
+                                   report_path=str(html_path))
+        report = run_report.collect(conn, day, run_id, gate=gate_results, extracts=outcomes, tasks=tasks,
+                                    alert=alert)
     json_path, html_path = run_report.write(report, outbox)
-    not_delivered = [{"code_structure": o["code_structure"], "reason": f"{o['state']}: {o['reason']}"}
-                     for o in outcomes if o["state"] in ("withheld", "failed")]
-    alert = alerts.build_alert(day, run_id, withheld=not_delivered, quarantined=quarantined,
-                               report_path=str(html_path))
     if alert is not None:
         alerts.send_alert(alert)
     log.info("run report: %s", fields(

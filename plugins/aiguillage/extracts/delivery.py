@@ -11,7 +11,10 @@ open on the connection, or the caller's commit decides). If the process dies aft
 recorded; the rerun finds no record, transfers the same bytes again to the same names (an atomic
 rename over identical files: harmless for the agency) and records them then.
 
-Every delivered CSV and its manifest are also kept in ``files.archive_folder(outbox, code, day)``
+Each format of a file (aiguillage.extracts.formats: CSV, XLSX, WebRSA XML) is delivered, recorded,
+archived and re-delivered on its own, under its own name and with its own manifest.
+
+Every delivered file and its manifest are also kept in ``files.archive_folder(outbox, code, day)``
 (``<outbox>/_archive/<code>/<YYYY-MM-DD>/``), so that :func:`redeliver` can place the very same
 bytes again when an agency asks for them (its copy was picked up and lost, its server was
 restored...). A re-delivery is recorded in ``registry.extract_redelivery`` against the delivery it
@@ -32,7 +35,7 @@ from pathlib import Path
 
 import psycopg
 
-from aiguillage.extracts import files
+from aiguillage.extracts import files, formats
 from aiguillage.extracts.destinations import OUTBOX, SFTP, Destination
 
 log = logging.getLogger(__name__)
@@ -50,17 +53,18 @@ class RedeliveryRefused(RuntimeError):
     copy is gone or differs from the record."""
 
 
-def _lock(conn: psycopg.Connection, code_structure: str, day: date, fichier: str) -> None:
+def _lock(conn: psycopg.Connection, code_structure: str, day: date, fichier: str, format: str) -> None:
     # Two runs delivering the same file at once queue here instead of both transferring.
     conn.execute("SELECT pg_advisory_xact_lock(hashtextextended(%s, 7303102))",
-                 (f"extract_delivery/{code_structure}/{day.isoformat()}/{fichier}",))
+                 (f"extract_delivery/{code_structure}/{day.isoformat()}/{fichier}/{format}",))
 
 
-def _records(conn: psycopg.Connection, code_structure: str, day: date, fichier: str) -> list[tuple]:
+def _records(conn: psycopg.Connection, code_structure: str, day: date, fichier: str, format: str) -> list[tuple]:
     return conn.execute(
         "SELECT sha256, method, target, row_count, delivered_at FROM registry.extract_delivery"
-        " WHERE code_structure = %s AND day = %s AND fichier = %s ORDER BY delivered_at, delivery_id",
-        (code_structure, day, fichier),
+        " WHERE code_structure = %s AND day = %s AND fichier = %s AND format = %s"
+        " ORDER BY delivered_at, delivery_id",
+        (code_structure, day, fichier, format),
     ).fetchall()
 
 
@@ -100,25 +104,35 @@ def _rename_over(sftp, source: str, target: str) -> None:
 
 
 def _to_sftp(csv_path: Path, manifest_path: Path, destination: Destination, day: date) -> str:
-    """Upload the CSV then the manifest under hidden temporary names, each renamed once complete,
-    into ``<remote_dir>/<YYYY-MM-DD>/``. Returns ``sftp://<conn_id>/<remote csv path>``."""
+    """Upload the CSV then the manifest (see :func:`upload_by_sftp`), the old manifest removed first: as
+    locally, no manifest may describe another file than the one beside it."""
+    remote = upload_by_sftp([csv_path, manifest_path], destination, day, stale=[manifest_path.name])
+    return f"sftp://{destination.conn_id}{remote[0]}"
+
+
+def upload_by_sftp(local_paths: list[Path], destination: Destination, day: date, *,
+                   stale: list[str] = ()) -> list[str]:
+    """Upload each file, in order, under a hidden temporary name renamed once complete, into
+    ``<remote_dir>/<YYYY-MM-DD>/``, after removing the names in ``stale``; returns the remote paths."""
     from airflow.providers.sftp.hooks.sftp import SFTPHook  # heavy: only when an agency uses SFTP
 
     remote_folder = posixpath.join(destination.remote_dir, day.isoformat())
     hook = SFTPHook(ssh_conn_id=destination.conn_id)
+    remote_paths = []
     with hook.get_managed_conn() as sftp:
         hook.create_directory(remote_folder)
-        remote_manifest = posixpath.join(remote_folder, manifest_path.name)
-        try:  # as locally: no manifest may describe another CSV than the one beside it
-            sftp.remove(remote_manifest)
-        except OSError:
-            pass
-        for local in (csv_path, manifest_path):
+        for name in stale:
+            try:
+                sftp.remove(posixpath.join(remote_folder, name))
+            except OSError:
+                pass
+        for local in local_paths:
             final = posixpath.join(remote_folder, local.name)
             partial = posixpath.join(remote_folder, f".{local.name}.part")
             sftp.put(str(local), partial, confirm=True)  # confirm: the remote size is checked
             _rename_over(sftp, partial, final)
-    return f"sftp://{destination.conn_id}{posixpath.join(remote_folder, csv_path.name)}"
+            remote_paths.append(final)
+    return remote_paths
 
 
 def deliver(conn: psycopg.Connection, day: date, code_structure: str, extract: dict,
@@ -133,20 +147,21 @@ def deliver(conn: psycopg.Connection, day: date, code_structure: str, extract: d
     if isinstance(destination, dict):  # as it travels through XCom
         destination = Destination.from_dict(destination)
     fichier = files.check_fichier(extract["fichier"])
-    csv_path, manifest_path = Path(extract["csv"]), Path(extract["manifest"])
+    format = formats.get(extract.get("format", formats.CSV)).name
+    csv_path, manifest_path = Path(extract.get("path") or extract["csv"]), Path(extract["manifest"])
     digest, rows = extract["sha256"], int(extract["rows"])
     if destination.code_structure != code_structure:
         raise ValueError(f"destination of {destination.code_structure} given to deliver {code_structure}'s extract")
-    result = {"code_structure": code_structure, "fichier": fichier, "method": destination.method,
-              "sha256": digest, "rows": rows}
+    result = {"code_structure": code_structure, "fichier": fichier, "format": format,
+              "method": destination.method, "sha256": digest, "rows": rows}
 
     with conn.transaction():
-        _lock(conn, code_structure, day, fichier)
-        records = _records(conn, code_structure, day, fichier)
+        _lock(conn, code_structure, day, fichier, format)
+        records = _records(conn, code_structure, day, fichier, format)
         if records and records[-1][0] == digest:
             _archive(csv_path, manifest_path, outbox, code_structure, day)  # deliveries made before the archive
-            log.info("extract %s of %s for %s already delivered (%s): nothing sent", fichier, code_structure,
-                     day, records[-1][2])
+            log.info("extract %s (%s) of %s for %s already delivered (%s): nothing sent", fichier, format,
+                     code_structure, day, records[-1][2])
             return {**result, "state": ALREADY_DELIVERED, "method": records[-1][1], "target": records[-1][2]}
         if any(record[0] == digest for record in records):
             raise DeliveryRefused(
@@ -167,11 +182,12 @@ def deliver(conn: psycopg.Connection, day: date, code_structure: str, extract: d
 
         _archive(csv_path, manifest_path, outbox, code_structure, day)
         conn.execute(
-            "INSERT INTO registry.extract_delivery (code_structure, day, fichier, sha256, row_count, method,"
-            " target, run_id) VALUES (%s, %s, %s, %s, %s, %s, %s, %s)",
-            (code_structure, day, fichier, digest, rows, destination.method, target, run_id),
+            "INSERT INTO registry.extract_delivery (code_structure, day, fichier, format, sha256, row_count,"
+            " method, target, run_id) VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s)",
+            (code_structure, day, fichier, format, digest, rows, destination.method, target, run_id),
         )
-    log.info("extract %s of %s for %s delivered: %d rows to %s%s", fichier, code_structure, day, rows, target,
+    log.info("extract %s (%s) of %s for %s delivered: %d rows to %s%s", fichier, format, code_structure, day, rows,
+             target,
              " (replacing an earlier version)" if records else "")
     return {**result, "state": DELIVERED, "target": target}
 
@@ -197,25 +213,29 @@ def _manifest_sha256(path: Path) -> str | None:
 
 
 def last_deliveries(conn: psycopg.Connection, code_structure: str, day: date) -> list[tuple]:
-    """(delivery_id, fichier, sha256, row_count, purged_on) of the version of each file the agency received
-    last for the day (the one it holds); purged_on: the day the retention purge deleted its archive, if so."""
+    """(delivery_id, fichier, format, sha256, row_count, purged_on) of the version of each file (and format)
+    the agency received last for the day (the one it holds); purged_on: the day the retention purge deleted
+    its archive, if so."""
     return conn.execute(
         # archive_purged_on is read through to_jsonb: it is set by the retention purge, when installed.
-        "SELECT DISTINCT ON (fichier) delivery_id, fichier, sha256, row_count, to_jsonb(d) ->> 'archive_purged_on'"
+        "SELECT DISTINCT ON (fichier, format) delivery_id, fichier, format, sha256, row_count,"
+        " to_jsonb(d) ->> 'archive_purged_on'"
         " FROM registry.extract_delivery d WHERE code_structure = %s AND day = %s"
-        " ORDER BY fichier, delivered_at DESC, delivery_id DESC",
+        " ORDER BY fichier, format, delivered_at DESC, delivery_id DESC",
         (code_structure, day),
     ).fetchall()
 
 
 def redeliver(conn: psycopg.Connection, day: date, code_structure: str, destination: Destination | dict,
-              outbox: Path, *, fichiers: tuple[str, ...] | None = None) -> list[dict]:
+              outbox: Path, *, fichiers: tuple[str, ...] | None = None,
+              formats_wanted: tuple[str, ...] | None = None) -> list[dict]:
     """Place again, unchanged, the files delivered to ``code_structure`` for ``day`` (the latest version of
-    each, or only ``fichiers``) and record each placement as a re-delivery of its delivery.
+    each file in each format, or only ``fichiers``/``formats_wanted``) and record each placement as a
+    re-delivery of its delivery.
 
     Every archived file is checked against the record (CSV sha256, and the manifest's) before anything
     is placed: RedeliveryRefused names what is missing or different, and then nothing is sent.
-    Returns one {"fichier", "sha256", "rows", "method", "target", "delivery_id"} per file.
+    Returns one {"fichier", "format", "sha256", "rows", "method", "target", "delivery_id"} per file.
     """
     files.check_code(code_structure)
     if isinstance(destination, dict):
@@ -227,13 +247,15 @@ def redeliver(conn: psycopg.Connection, day: date, code_structure: str, destinat
         delivered = last_deliveries(conn, code_structure, day)
         if fichiers is not None:
             delivered = [row for row in delivered if row[1] in fichiers]
+        if formats_wanted is not None:
+            delivered = [row for row in delivered if row[2] in formats_wanted]
         if not delivered:
-            wanted = f" ({', '.join(fichiers)})" if fichiers else ""
+            wanted = f" ({', '.join((*(fichiers or ()), *(formats_wanted or ())))})" if fichiers or formats_wanted else ""
             raise RedeliveryRefused(f"nothing was delivered to {code_structure} for {day}{wanted}: there is "
                                     f"nothing to re-deliver")
         checked = []
-        for delivery_id, fichier, digest, rows, purged_on in delivered:
-            csv = folder / files.csv_name(code_structure, fichier, day)
+        for delivery_id, fichier, format, digest, rows, purged_on in delivered:
+            csv = folder / formats.get(format).file_name(code_structure, fichier, day)
             manifest = folder / files.manifest_name(csv.name)
             if purged_on is not None:
                 raise RedeliveryRefused(f"the archived copy of {csv.name} delivered to {code_structure} for {day} "
@@ -246,20 +268,20 @@ def redeliver(conn: psycopg.Connection, day: date, code_structure: str, destinat
                 raise RedeliveryRefused(f"the archived copy of {csv.name} for {code_structure} on {day} differs "
                                         f"from what was delivered (sha256 on record {digest[:12]}...): it is "
                                         f"not re-delivered")
-            checked.append((delivery_id, fichier, digest, rows, csv, manifest))
+            checked.append((delivery_id, fichier, format, digest, rows, csv, manifest))
         placed = []
-        for delivery_id, fichier, digest, rows, csv, manifest in checked:
-            _lock(conn, code_structure, day, fichier)
+        for delivery_id, fichier, format, digest, rows, csv, manifest in checked:
+            _lock(conn, code_structure, day, fichier, format)
             target = _place(csv, manifest, destination, outbox, code_structure, day)
             conn.execute(
                 "INSERT INTO registry.extract_redelivery (delivery_id, method, target) VALUES (%s, %s, %s)",
                 (delivery_id, destination.method, target),
             )
-            placed.append({"fichier": fichier, "sha256": digest, "rows": rows, "method": destination.method,
+            placed.append({"fichier": fichier, "format": format, "sha256": digest, "rows": rows, "method": destination.method,
                            "target": target, "delivery_id": delivery_id})
     for item in placed:
-        log.info("extract %s of %s for %s re-delivered unchanged: %d rows to %s", item["fichier"], code_structure,
-                 day, item["rows"], item["target"])
+        log.info("extract %s (%s) of %s for %s re-delivered unchanged: %d rows to %s", item["fichier"],
+                 item["format"], code_structure, day, item["rows"], item["target"])
     return placed
 
 

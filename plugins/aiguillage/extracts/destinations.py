@@ -11,6 +11,7 @@ the file named by ``AIGUILLAGE_DELIVERY_CONFIG`` (TOML or JSON) says otherwise::
     method = "sftp"
     conn_id = "sftp_ali05"      # an Airflow connection: host, login, password or key live there
     remote_dir = "/depot"       # files go to <remote_dir>/<YYYY-MM-DD>/
+    formats = ["csv", "webrsa"] # what it receives (aiguillage.extracts.formats); ["csv"] when not said
 
 Credentials never appear in this file: it names an Airflow connection (``AIRFLOW_CONN_<ID>`` or a
 secrets backend). ``remote_dir`` may contain ``{code_structure}`` (useful in ``[default]``). An
@@ -30,6 +31,7 @@ from datetime import date
 from pathlib import Path, PurePosixPath
 
 from aiguillage import config
+from aiguillage.extracts import formats as extract_formats
 
 log = logging.getLogger(__name__)
 
@@ -38,7 +40,7 @@ OUTBOX = "outbox"
 SFTP = "sftp"
 METHODS = (OUTBOX, SFTP)
 
-_KEYS = {"method", "conn_id", "remote_dir"}
+_KEYS = {"method", "conn_id", "remote_dir", "formats"}
 _SECRET_WORDS = ("password", "passwd", "secret", "private_key", "key_file", "token", "passphrase")
 _CONN_ID = re.compile(r"^[A-Za-z0-9_.-]+\Z")
 
@@ -53,15 +55,17 @@ class Destination:
     method: str = OUTBOX
     conn_id: str | None = None
     remote_dir: str | None = None
+    formats: tuple[str, ...] = extract_formats.DEFAULT_FORMATS
 
     def as_dict(self) -> dict:
         """Plain form, for XCom; ``Destination.from_dict`` reads it back."""
         return {"code_structure": self.code_structure, "method": self.method, "conn_id": self.conn_id,
-                "remote_dir": self.remote_dir}
+                "remote_dir": self.remote_dir, "formats": list(self.formats)}
 
     @classmethod
     def from_dict(cls, data: dict) -> Destination:
-        return cls(data["code_structure"], data.get("method", OUTBOX), data.get("conn_id"), data.get("remote_dir"))
+        return cls(data["code_structure"], data.get("method", OUTBOX), data.get("conn_id"), data.get("remote_dir"),
+                   tuple(data.get("formats") or extract_formats.DEFAULT_FORMATS))
 
     def describe(self) -> str:
         """Where the files go, without any credential (for logs and reports)."""
@@ -143,17 +147,33 @@ def _section(path: Path, where: str, section: object) -> dict:
     return section
 
 
+def _formats(path: Path, where: str, settings: dict) -> tuple[str, ...]:
+    wanted = settings.get("formats", list(extract_formats.DEFAULT_FORMATS))
+    known = ", ".join(f'"{name}"' for name in extract_formats.FORMATS)
+    if not isinstance(wanted, list) or not wanted or not all(isinstance(name, str) for name in wanted):
+        raise DeliveryConfigError(f"delivery configuration {path}: {where}.formats must be a non-empty list "
+                                  f"of formats among {known}, got {wanted!r}")
+    for name in wanted:
+        if name not in extract_formats.FORMATS:
+            raise DeliveryConfigError(f"delivery configuration {path}: {where}.formats names an unknown format "
+                                      f"{name!r} (expected among {known})")
+    if len(set(wanted)) != len(wanted):
+        raise DeliveryConfigError(f"delivery configuration {path}: {where}.formats names a format twice")
+    return tuple(wanted)
+
+
 def _destination(path: Path, where: str, code: str, settings: dict) -> Destination:
+    kinds = _formats(path, where, settings)
     method = settings.get("method", OUTBOX)
     if method not in METHODS:
         raise DeliveryConfigError(f"delivery configuration {path}: {where}.method is {method!r}; "
                                   f"expected one of {', '.join(METHODS)}")
     if method == OUTBOX:
-        extra = sorted(set(settings) - {"method"})
+        extra = sorted(set(settings) - {"method", "formats"})
         if extra:
             raise DeliveryConfigError(f"delivery configuration {path}: {where}.{extra[0]} only applies to "
                                       f"method = \"sftp\"")
-        return Destination(code)
+        return Destination(code, formats=kinds)
     conn_id, remote_dir = settings.get("conn_id"), settings.get("remote_dir")
     if not isinstance(conn_id, str) or not _CONN_ID.match(conn_id):
         raise DeliveryConfigError(f"delivery configuration {path}: {where}.conn_id must name an Airflow "
@@ -168,7 +188,7 @@ def _destination(path: Path, where: str, code: str, settings: dict) -> Destinati
                                   f"placeholder {{code_structure}}") from None
     if ".." in PurePosixPath(remote).parts:
         raise DeliveryConfigError(f"delivery configuration {path}: {where}.remote_dir must not contain '..'")
-    return Destination(code, SFTP, conn_id, str(PurePosixPath(remote)))
+    return Destination(code, SFTP, conn_id, str(PurePosixPath(remote)), kinds)
 
 
 def load_destinations(day: date, *, conn=None, path: Path | None = None,

@@ -35,13 +35,16 @@ def check_fichier(fichier: str) -> str:
     return fichier
 
 
-def csv_name(code_structure: str, fichier: str, day: date) -> str:
-    """``orientations_<code>_<YYYYMMDD>.csv`` (movements) or ``stock_<code>_<YYYYMMDD>.csv``."""
-    return f"{_PREFIX[check_fichier(fichier)]}_{check_code(code_structure)}_{day:%Y%m%d}.csv"
+def csv_name(code_structure: str, fichier: str, day: date, suffix: str = ".csv") -> str:
+    """``orientations_<code>_<YYYYMMDD>.csv`` (movements) or ``stock_<code>_<YYYYMMDD>.csv``; another
+    ``suffix`` (``.xlsx``) keeps the stem."""
+    return f"{_PREFIX[check_fichier(fichier)]}_{check_code(code_structure)}_{day:%Y%m%d}{suffix}"
 
 
-def manifest_name(csv: str) -> str:
-    return csv.removesuffix(".csv") + ".manifest.json"
+def manifest_name(name: str) -> str:
+    """``<stem>.manifest.json`` beside a CSV (as always); ``<name>.manifest.json`` beside a file of another
+    format (``orientations_ALI05_20261102.xlsx.manifest.json``), so that no two files share a manifest."""
+    return name.removesuffix(".csv") + ".manifest.json"
 
 
 def day_folder(outbox: Path, code_structure: str, day: date) -> Path:

@@ -326,7 +326,8 @@ def _alert_attempts_exhausted(pending: PendingFile, attempts: int, reason: str) 
 
 
 # The raw tables each source's files fill (their names start with the source's).
-_TABLE_PREFIX = {"caf": "caf_", "france_travail": "france_travail_", "ali": "ali_", "departement": "departement_"}
+_TABLE_PREFIX = {"caf": "caf_", "caf_contacts": "caf_contact", "france_travail": "france_travail_", "ali": "ali_",
+                 "departement": "departement_"}
 
 
 def load_pending(conn: psycopg.Connection, source: str, landing: Path, reader: Reader) -> list[LoadOutcome]:

@@ -39,6 +39,15 @@ REJECT_REASONS = {
     "DUPLICATE_EVENT": "event already recorded",
     "UNKNOWN_REFERRAL": "id_orientation unknown",
     "REFERRAL_NOT_HELD": "referral not held by this agency",
+    # The WebRSA exchange's own reasons (ALI reports in the ALI-WebRSA format, data contract §4).
+    "validation_schema": "the element breaks the ALI-WebRSA schema in use",
+    "deja_traite": "a report of this agency with the same date_generation was loaded already",
+    "personne_inconnue": "id_personne is no person of the exchange",
+    "referent_inconnu": "the référent is not one of the agency's in the référentiel",
+    "referent_cloture": "the référent left before the event",
+    "structure_inconnue": "the structure is not in the référentiel",
+    "rdv_objet_inconnu": "id_objet_rdv is not in the référentiel",
+    "rdv_statut_inconnu": "id_statut_rdv is not in the référentiel",
     "UNKNOWN_STEP": "etape is not a step of the suspension-remobilisation procedure",
     "UNKNOWN_DECISION": "decision missing, not allowed for this step, or not a known decision",
     "DUPLICATE_STEP": "step already recorded",
@@ -52,6 +61,10 @@ REJECT_REASONS = {
     "ALREADY_DECIDED": "proposal already decided",
     "PROPOSAL_OBSOLETE": "proposal no longer needed (replaced, or nobody to orient)",
     "DESTINATION_INACTIVE": "destination not active on the day",
+    # The CNAF's contact-details files (ingest.contacts_reader).
+    "MATRICULE_FORMAT": "MATRICULE missing or not 1 to 15 digits",
+    "PHONE_FORMAT": "a phone number is not a French number (10 digits from 01 to 09, or +33 and 9 digits)",
+    "EMAIL_FORMAT": "the e-mail address is not of the form name@domain.tld",
 }
 
 COLUMNS: dict[str, tuple[str, ...]] = {
@@ -100,6 +113,8 @@ COLUMNS: dict[str, tuple[str, ...]] = {
         "motif", "referent_nom", "referent_email",
     ),
     "ali_report_reject": ("line_number", "reason_code", "detail", "raw_line"),
+    # Where each line of an ALI report in the WebRSA format came from (sql/023_ali_webrsa_reports.sql).
+    "ali_webrsa_element": ("line_number", "element", "source_line", "id_personne", "id_ali"),
     # The Département's suspension-remobilisation steps (sql/019_suspension.sql).
     "departement_remobilisation_step": ("line_number", "id_remobilisation", "etape", "date_etape", "decision"),
     "departement_remobilisation_reject": ("line_number", "reason_code", "detail", "raw_line"),
@@ -109,10 +124,16 @@ COLUMNS: dict[str, tuple[str, ...]] = {
         "date_notification", "decide_par", "motif", "delai_revision_mois",
     ),
     "departement_decision_reject": ("line_number", "reason_code", "detail", "raw_line"),
+    # The CNAF's contact details (sql/022_caf_contacts.sql).
+    "caf_contact": (
+        "line_number", "matricule", "numdemrsa", "role_personne", "type_personne", "nir", "nir_valid",
+        "date_demande_rsa", "date_debut_droits_devoirs", "telephone_1", "telephone_2", "email",
+    ),
+    "caf_contact_reject": ("line_number", "reason_code", "detail", "raw_line"),
 }
 
 REJECT_TABLES = {"france_travail_reject", "ali_report_reject", "departement_remobilisation_reject",
-                 "departement_decision_reject"}
+                 "departement_decision_reject", "caf_contact_reject"}
 
 # Per-dossier/person/address anomaly flags set by the CAF reader (never sink the file). A flag on a
 # value of a table without a flags column (caf_event, caf_amount, caf_right_situation) is set on the

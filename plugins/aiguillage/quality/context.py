@@ -1,14 +1,19 @@
-"""Great Expectations plumbing: an ephemeral context whose Data Docs go to the caller's folder, a
-SQL datasource on the warehouse, one query asset and validation definition per suite, and the
-checkpoints that run them. Great Expectations is imported inside these functions only.
+"""Great Expectations plumbing: an ephemeral context, a SQL datasource on the warehouse, one query
+asset and validation definition per suite, and the checkpoints that run them. Great Expectations is
+imported inside these functions only.
+
+The Data Docs are ours (quality.docs_page): a self-contained page per checkpoint run in the caller's
+folder, readable with no network, where Great Expectations' own site fetches its styles and scripts
+from public CDNs.
 """
 
 from __future__ import annotations
 
 from pathlib import Path
-from urllib.parse import unquote, urlsplit
+from urllib.parse import urlsplit
 
-DOCS_SITE = "aiguillage"
+# Where the context keeps its Data Docs folder and the pages written so far.
+_DOCS = "aiguillage_docs"
 DATASOURCE = "warehouse"
 
 
@@ -23,20 +28,21 @@ def sqlalchemy_url(url: str) -> str:
 
 
 def new_context(docs_dir: Path):
-    """An in-memory context (nothing written but the Data Docs, under ``docs_dir``)."""
+    """An in-memory context; nothing is written but our Data Docs pages, under ``docs_dir`` (emptied of
+    an earlier run's pages)."""
     import great_expectations as gx
     from great_expectations.data_context.types.base import ProgressBarsConfig
+
+    from aiguillage.quality import docs_page
 
     context = gx.get_context(mode="ephemeral")
     context.variables.progress_bars = ProgressBarsConfig(globally=False)
     for site in list(context.list_data_docs_sites()):
-        context.delete_data_docs_site(site)  # the default site in a temporary folder
-    context.add_data_docs_site(DOCS_SITE, {
-        "class_name": "SiteBuilder",
-        "show_how_to_buttons": False,
-        "store_backend": {"class_name": "TupleFilesystemStoreBackend", "base_directory": str(docs_dir)},
-        "site_index_builder": {"class_name": "DefaultSiteIndexBuilder"},
-    })
+        context.delete_data_docs_site(site)  # the default site in a temporary folder: never built
+    docs_dir = Path(docs_dir)
+    docs_dir.mkdir(parents=True, exist_ok=True)
+    docs_page.clear(docs_dir)
+    setattr(context, _DOCS, {"dir": docs_dir, "run_name": None, "pages": []})
     return context
 
 
@@ -87,33 +93,42 @@ def add_validation(context, datasource, name: str, schema: str, table: str, date
 
 def run_checkpoint(context, name: str, validations: list, result_format: dict, parameters: dict,
                    day, run_name: str) -> list[tuple[object, str | None]]:
-    """Run the validations on the day's batches (``day`` None: whole query assets) and update the
-    Data Docs.
+    """Run the validations on the day's batches (``day`` None: whole query assets) and write the
+    checkpoint's Data Docs page.
     Returns (suite result, path of its Data Docs page) pairs."""
     import great_expectations as gx
     from great_expectations.core.run_identifier import RunIdentifier
 
     checkpoint = context.checkpoints.add(gx.Checkpoint(
-        name=name, validation_definitions=validations, result_format=result_format,
-        actions=[gx.checkpoint.UpdateDataDocsAction(name="data_docs", site_names=[DOCS_SITE])],
+        name=name, validation_definitions=validations, result_format=result_format, actions=[],
     ))
     outcome = checkpoint.run(
         batch_parameters=None if day is None else {"year": day.year, "month": day.month, "day": day.day},
         expectation_parameters=parameters, run_id=RunIdentifier(run_name=run_name),
     )
-    results = []
-    for identifier, result in outcome.run_results.items():
-        urls = context.get_docs_sites_urls(resource_identifier=identifier, site_names=[DOCS_SITE])
-        results.append((result, _path_of(urls[0]["site_url"]) if urls else None))
-    return results
+    results = list(outcome.run_results.values())
+    page = write_docs_page(context, name, run_name, day, results)
+    return [(result, page) for result in results]
+
+
+def write_docs_page(context, checkpoint: str, run_name: str, day, results: list) -> str | None:
+    """Our Data Docs page of one checkpoint run (see quality.docs_page); its path."""
+    from aiguillage.quality import docs_page
+
+    docs = getattr(context, _DOCS, None)
+    if docs is None:
+        return None
+    path = docs_page.write_checkpoint_page(docs["dir"], checkpoint, run_name, day, results)
+    docs["run_name"] = run_name
+    docs["pages"].append((checkpoint, path, results))
+    return str(path.resolve())
 
 
 def docs_index(context) -> str | None:
-    urls = context.get_docs_sites_urls(site_names=[DOCS_SITE])
-    return _path_of(urls[0]["site_url"]) if urls else None
+    """Write the index of this context's checkpoint pages; its path."""
+    from aiguillage.quality import docs_page
 
-
-def _path_of(site_url: str | None) -> str | None:
-    if not site_url:
+    docs = getattr(context, _DOCS, None)
+    if docs is None:
         return None
-    return str(Path(unquote(urlsplit(site_url).path)).resolve()) if site_url.startswith("file:") else site_url
+    return str(docs_page.write_index(docs["dir"], docs["run_name"] or "", docs["pages"]).resolve())

@@ -16,7 +16,8 @@ from aiguillage.extracts.columns import EXTRACT_COLUMNS, LINES_TABLE
 from aiguillage.quality import gate
 
 _DATE_COLUMNS = ("date_extrait", "date_orientation", "date_naissance", "date_entree_droits_devoirs",
-                 "date_limite_contrat", "date_limite_orientation", "date_notification", "date_contrat")
+                 "date_limite_contrat", "date_limite_orientation", "date_notification", "date_contrat",
+                 "date_debut_contrat_precedent", "date_fin_contrat_precedent")
 # Explicit dtypes: codes such as code_postal or numero_caf stay strings (leading zeros kept).
 _DTYPES = {column: "object" for column in ("fichier", *EXTRACT_COLUMNS) if column not in _DATE_COLUMNS}
 
@@ -63,11 +64,12 @@ def run_gate_naive(day: date, agencies: list[str], *, url: str | None = None, do
 
     def run(name: str, suite: dict, result_format: dict) -> list:
         checkpoint = context.checkpoints.add(gx.Checkpoint(
-            name=name, validation_definitions=[validation(suite)], result_format=result_format,
-            actions=[gx.checkpoint.UpdateDataDocsAction(name="data_docs", site_names=[gx_context.DOCS_SITE])],
+            name=name, validation_definitions=[validation(suite)], result_format=result_format, actions=[],
         ))
         outcome = checkpoint.run(batch_parameters={"dataframe": frame}, expectation_parameters=plan.parameters)
-        return [(result, None) for result in outcome.run_results.values()]
+        results = list(outcome.run_results.values())
+        page = gx_context.write_docs_page(context, name, "naive", day, results)
+        return [(result, page) for result in results]
 
     private_results = run("naive_day", gate._without_private_keys(plan.private[0][1]), gate.PRIVATE_FORMAT)
     agency_results = run("naive_agencies", plan.agency_suite, gate.ATTRIBUTED_FORMAT)

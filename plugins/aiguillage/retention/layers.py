@@ -29,12 +29,23 @@ RAW_TABLES = [
     ("raw", "caf_dossier", "(t.file_id, t.position) IN (SELECT file_id, position FROM ret_dossier_row)"),
     ("raw", "france_travail_record", "(t.file_id, t.line_number) IN (SELECT file_id, line_number FROM ret_line)"),
     ("raw", "ali_report_line", "(t.file_id, t.line_number) IN (SELECT file_id, line_number FROM ret_line)"),
+    # Where an ALI-WebRSA report's line came from (its element and the agency's integers) goes with it.
+    ("raw", "ali_webrsa_element", "(t.file_id, t.line_number) IN (SELECT file_id, line_number FROM ret_line)"),
     ("raw", "france_travail_api_call", "t.call_id IN (SELECT call_id FROM ret_api_call)"),
     # Rejected lines are kept as received: one naming a purged NIR or referral goes with them.
     ("raw", "france_travail_reject",
      "EXISTS (SELECT FROM ret_token WHERE ret_token.kind = 'nir' AND strpos(t.raw_line, ret_token.token) > 0)"),
     ("raw", "ali_report_reject",
      "EXISTS (SELECT FROM ret_token WHERE ret_token.kind = 'orientation' AND strpos(t.raw_line, ret_token.token) > 0)"),
+    # The CNAF's contact details: the lines of a purged person's NIR, and those the build matched to a
+    # purged person by MATRICULE and role (the staging view still reads them: raw goes first); a
+    # rejected line goes when it quotes a purged NIR.
+    ("raw", "caf_contact",
+     "left(upper(t.nir), 13) IN (SELECT token FROM ret_token WHERE kind = 'nir')"
+     " OR (t.file_id, t.line_number) IN (SELECT file_id, line_number FROM staging.stg_caf_contacts__lines"
+     " WHERE person_key IN (SELECT person_key FROM ret_person_key))"),
+    ("raw", "caf_contact_reject",
+     "EXISTS (SELECT FROM ret_token WHERE ret_token.kind = 'nir' AND strpos(upper(t.raw_line), ret_token.token) > 0)"),
     # The Département's suspension-remobilisation steps name a purged person's cases (the build's list
     # still holds them: raw goes first), and a rejected line may quote such a case.
     ("raw", "departement_remobilisation_step", "t.id_remobilisation IN (SELECT id_remobilisation FROM "

@@ -8,6 +8,8 @@ from __future__ import annotations
 
 from html import escape
 
+from aiguillage.run_report.french import number as fr_number
+
 _FONT = 'font-family="system-ui, sans-serif" font-size="12"'
 
 
@@ -45,8 +47,8 @@ def bar_chart(chart_id: str, items: list[tuple[str, int]], *, title: str, desc: 
         parts.append(
             f'<text x="{label_width - 6}" y="{y + 13}" text-anchor="end">{escape(label)}</text>'
             f'<rect x="{label_width}" y="{y + 3}" width="{length}" height="{row - 6}" fill="#2b6cb0">'
-            f'<title>{escape(label)}: {value:,}</title></rect>'
-            f'<text x="{label_width + length + 5}" y="{y + 13}">{value:,}</text>'
+            f'<title>{escape(label)}: {fr_number(value)}</title></rect>'
+            f'<text x="{label_width + length + 5}" y="{y + 13}">{fr_number(value)}</text>'
         )
     parts.append(f'<line x1="{label_width}" y1="{top}" x2="{label_width}" y2="{height - top}" stroke="#333"/>')
     parts.append("</g></svg>")
@@ -88,7 +90,7 @@ def line_chart(chart_id: str, days: list[str], series: list[tuple[str, list[int]
         tick = round(top_value * fraction)
         y = y_of(tick)
         parts.append(f'<line x1="{left}" y1="{y:.1f}" x2="{width - right}" y2="{y:.1f}" stroke="#ddd"/>'
-                     f'<text x="{left - 6}" y="{y + 4:.1f}" text-anchor="end">{tick:,}</text>')
+                     f'<text x="{left - 6}" y="{y + 4:.1f}" text-anchor="end">{fr_number(tick)}</text>')
     parts.append(f'<line x1="{left}" y1="{top}" x2="{left}" y2="{top + plot_h}" stroke="#333"/>'
                  f'<line x1="{left}" y1="{top + plot_h}" x2="{width - right}" y2="{top + plot_h}" stroke="#333"/>')
     label_every = max(1, len(days) // 8)
@@ -96,14 +98,14 @@ def line_chart(chart_id: str, days: list[str], series: list[tuple[str, list[int]
         last = index == len(days) - 1
         if (index % label_every == 0 and len(days) - 1 - index >= label_every / 2) or last:
             parts.append(f'<text x="{x_of(index):.1f}" y="{height - bottom + 16}" text-anchor="middle">'
-                         f'{escape(day[5:])}</text>')
+                         f'{escape(day[8:10] + "/" + day[5:7])}</text>')
     for number, (name, values) in enumerate(series):
         colour, dash, shape = _STYLES[number % len(_STYLES)]
         points = " ".join(f"{x_of(i):.1f},{y_of(v):.1f}" for i, v in enumerate(values))
         dash_attr = f' stroke-dasharray="{dash}"' if dash else ""
         if len(values) > 1:
             parts.append(f'<polyline points="{points}" fill="none" stroke="{colour}" stroke-width="2"{dash_attr}/>')
-        parts.extend(_marker(shape, x_of(i), y_of(v), colour, f"{name}, {days[i]}: {v:,}")
+        parts.extend(_marker(shape, x_of(i), y_of(v), colour, f"{name}, {days[i]}: {fr_number(v)}")
                      for i, v in enumerate(values))
         legend_x = left + number * 260
         parts.append(f'<line x1="{legend_x}" y1="14" x2="{legend_x + 28}" y2="14" stroke="{colour}"'

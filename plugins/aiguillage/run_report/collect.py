@@ -59,6 +59,8 @@ _FAILED_TASK_STATES = {"failed", "upstream_failed"}
 REPORTING_TASK = "referral_extracts.report_run"
 # A delivery withheld by the gate fails its task on purpose: the extracts part already reports it.
 _WITHHELD_ERROR = "ExtractWithheld"
+# Who writes a report on a day that stopped before the extracts (aiguillage.failed_day).
+FAILURE_CALLBACK = "failure_callback"
 SLOWEST_SHOWN = 5
 TASK_FIELDS = ("dag_id", "run_id", "task_id", "map_index", "label", "try_number", "state", "started_at",
                "ended_at", "seconds", "hostname", "error_type")
@@ -80,11 +82,13 @@ def plain(value):
 
 
 def collect(conn: psycopg.Connection, day: date, run_id: str, *, gate: dict | None, extracts: list[dict],
-            tasks: list[dict]) -> dict:
+            tasks: list[dict], alert: dict | None = None, written_by: str = REPORTING_TASK) -> dict:
     """The run report of ``day``: files, rows per layer, gate, extracts, deadlines and task durations.
 
     ``tasks``: the tries recorded for the day (``observability.task_runs.task_runs_for_day``), in the
-    order to show them.
+    order to show them. ``alert``: the run alert sent with this report (``alerts.build_alert``), so
+    that the report shows the very counts the operators received. ``written_by``: the task writing
+    the report (``report_run``), or ``FAILURE_CALLBACK`` when a task failed before the extracts.
 
     ``conn`` is only read from; the queries run in a transaction of their own (a savepoint when the
     caller already holds one) that changes nothing.
@@ -100,12 +104,14 @@ def collect(conn: psycopg.Connection, day: date, run_id: str, *, gate: dict | No
             france_travail = _france_travail(conn, day)
             proposals = _proposals(conn, day)
             identities = _identities(conn, day)
+            agency_reports = _agency_reports(conn, day)
+            extract_items = [_extract(item) for item in extracts]
+            # This run's report_run row, if any, is a previous attempt's (a rerun of the day reuses the run id).
+            task_items = [_task(item) for item in tasks if not (
+                item.get("run_id") == run_id and task_name({**item, "label": None}) == REPORTING_TASK)]
+            causes = _causes(conn, task_items)
         finally:
             conn.execute("SELECT set_config('statement_timeout', %s, true)", (previous_timeout,))
-    extract_items = [_extract(item) for item in extracts]
-    # This run's report_run row, if any, is a previous attempt's (a rerun of the day reuses the run id).
-    task_items = [_task(item) for item in tasks
-                  if not (item.get("run_id") == run_id and task_name({**item, "label": None}) == REPORTING_TASK)]
     gate_part = _gate(gate)
     status, withheld, failed = _outcome(gate_part, extract_items, task_items)
     return plain({
@@ -115,6 +121,8 @@ def collect(conn: psycopg.Connection, day: date, run_id: str, *, gate: dict | No
         "status": status,
         "withheld": withheld,
         "failed": failed,
+        # Why each failed task failed, keyed like "failed"'s "what": 'Type: cleaned message'.
+        "failure_causes": causes,
         "files": files,
         "layers": layers,
         "gate": gate_part,
@@ -124,11 +132,15 @@ def collect(conn: psycopg.Connection, day: date, run_id: str, *, gate: dict | No
         "france_travail": france_travail,
         "proposals": proposals,
         "identities": identities,
+        "agency_reports": agency_reports,
         "tasks": task_items,
         "task_runs": _task_runs(task_items),
         "slowest_tasks": _slowest(task_items),
         # Written by this task while it runs: its own try ends after the report is on disk.
-        "tasks_not_included": [REPORTING_TASK],
+        "tasks_not_included": [REPORTING_TASK] if written_by == REPORTING_TASK else [],
+        "written_by": written_by,
+        "chain": _chain(task_items, written_by),
+        "alerts": _alerts(alert, task_items),
     })
 
 
@@ -302,6 +314,16 @@ def _identities(conn, day: date) -> dict:
     return summary_for_day(conn, day)
 
 
+# --- the agencies' reports ---------------------------------------------------------------------------
+
+def _agency_reports(conn, day: date) -> dict:
+    """What the structures told back that day (appointments, contracts, exits, ...), and the lines
+    rejected. Counts and codes only."""
+    from aiguillage.run_report.agency_reports import summary_for_day
+
+    return summary_for_day(conn, day)
+
+
 # --- inputs of the run -------------------------------------------------------------------------------
 
 def _finding(item: dict) -> dict:
@@ -336,6 +358,7 @@ def _extract(item: dict) -> dict:
         files.append({
             "fichier": entry.get("fichier"), "rows": entry.get("rows"),
             "rows_by_type": dict(entry.get("rows_by_type") or {}), "sha256": entry.get("sha256"),
+            "format": entry.get("format"),
             "csv": str(csv) if csv else None, "file_name": PurePath(str(csv)).name if csv else None,
         })
     return {"code_structure": item.get("code_structure"), "libelle": item.get("libelle"),
@@ -427,7 +450,7 @@ def _outcome(gate: dict, extracts: list[dict], tasks: list[dict]) -> tuple[str, 
     withheld = [{"code_structure": e["code_structure"], "reason": e["reason"]}
                 for e in extracts if e["state"] == "withheld"]
     if gate.get("day_verdict") == "withhold" and not withheld:
-        withheld = [{"code_structure": None, "reason": "the quality gate withheld the whole day"}]
+        withheld = [{"code_structure": None, "reason": "le contrôle qualité a retenu toute la journée"}]
     failed = [{"what": f"extract {e['code_structure']}", "reason": e["reason"]}
               for e in extracts if e["state"] == "failed"]
     failed += [{"what": f"task {task_name(t)}",
@@ -436,3 +459,51 @@ def _outcome(gate: dict, extracts: list[dict], tasks: list[dict]) -> tuple[str, 
                if t["state"] in _FAILED_TASK_STATES and t.get("error_type") != _WITHHELD_ERROR]
     status = "failed" if failed else "withheld" if withheld else "complete"
     return status, withheld, failed
+
+
+def _causes(conn, tasks: list[dict]) -> dict[str, str]:
+    """Why each failed task instance failed, as its failure callback recorded it (already cleaned of
+    personal data: observability.task_runs.error_message), keyed 'task <dag>.<task>[<label>]'."""
+    from aiguillage.observability.task_runs import failures_of_run
+
+    failed = [t for t in _final_tries(tasks) if t["state"] in _FAILED_TASK_STATES]
+    recorded: dict[tuple, dict] = {}
+    for dag_id, run_id in sorted({(t["dag_id"], t.get("run_id")) for t in failed}, key=str):
+        recorded[(dag_id, run_id)] = failures_of_run(conn, dag_id, run_id)
+    causes = {}
+    for t in failed:
+        map_index = -1 if t.get("map_index") is None else t["map_index"]
+        line = recorded[(t["dag_id"], t.get("run_id"))].get((t["task_id"], map_index))
+        if line:
+            causes[f"task {task_name(t)}"] = line
+    return causes
+
+
+def _chain(tasks: list[dict], written_by: str) -> list[dict]:
+    """Each DAG of the day's chain, upstream first: 'success', 'failed' (a task failed for good) or
+    'not_run' (no try recorded: the chain stopped before it, or it has not run yet)."""
+    from aiguillage.runner import DAILY_DAGS
+
+    final = _final_tries(tasks)
+    chain = []
+    for dag_id in DAILY_DAGS:
+        own = [t for t in final if t["dag_id"] == dag_id]
+        ran = bool(own) or (dag_id == REPORTING_TASK.split(".")[0] and written_by == REPORTING_TASK)
+        failed = sorted(task_name(t) for t in own if t["state"] in _FAILED_TASK_STATES)
+        state = "failed" if failed else "success" if ran else "not_run"
+        chain.append({"dag_id": dag_id, "state": state, "tasks": len(own), "failed_tasks": failed})
+    return chain
+
+
+def _alerts(alert: dict | None, tasks: list[dict]) -> dict:
+    """The alerts of the day as they were sent: the run alert (its counts are those of the lists it
+    carries) and one task-failure alert per task failed for good (aiguillage.alerts.task_failure; a
+    delivery withheld by the gate is told by the run alert instead)."""
+    task_failures = sorted(task_name(t) for t in _final_tries(tasks)
+                           if t["state"] == "failed" and t.get("error_type") != _WITHHELD_ERROR)
+    run_alert = None
+    if alert is not None:
+        run_alert = {"summary": alert.get("summary"), "severity": alert.get("severity"),
+                     "withheld": len(alert.get("withheld") or []),
+                     "quarantined": len(alert.get("quarantined") or [])}
+    return {"run_alert": run_alert, "task_failures": len(task_failures), "task_failure_tasks": task_failures}

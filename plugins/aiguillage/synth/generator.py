@@ -14,6 +14,7 @@ from datetime import date
 from pathlib import Path
 
 from aiguillage.synth.caf_xml import FlowHeader, VrsbWriter
+from aiguillage.synth.contacts import CONTACTS_DIR, ContactsWriter, contacts_file_name
 from aiguillage.synth.defects import (
     CafDossierDefects,
     DefectPlan,
@@ -149,6 +150,9 @@ def _write_first_day(
     writer = VrsbWriter(
         caf_path, caf_encoding(seed, 0), FlowHeader("M", day, flow_time(seed, 0), day.replace(day=1))
     )
+    # The CNAF's contact details of the caseload, extracted the same day as the monthly flow.
+    (landing / CONTACTS_DIR).mkdir(parents=True, exist_ok=True)
+    contacts = ContactsWriter(landing / CONTACTS_DIR / contacts_file_name(day), seed, defects=plan is not None)
     extras_total, extras_done, persons = timeline.ft_extra_stock, 0, 0
 
     def stock_line(fields: list[str]) -> None:
@@ -160,6 +164,7 @@ def _write_first_day(
         household = timeline.initial_household(index)
         persons += len(household.persons)
         writer.write(household, caf_faults.faults_for(household) if caf_faults is not None else None)
+        contacts.write(household)
         address = household.addresses[0]
         for person in household.persons:
             registration = person.ft
@@ -189,13 +194,16 @@ def _write_first_day(
         summary.defects.append(_trailer_description(landing, caf_path, declared, writer.count))
     writer.close(declared)
     stock.close()
+    contacts.close()
     if caf_faults is not None:
         summary.defects += caf_faults.descriptions()
+    summary.defects += contacts.defects
     summary.persons += persons
     summary.caf_dossiers[day] = writer.count
     summary.ft_lines[day] = stock.lines
     summary._add(day, caf_path)
     summary._add(day, stock_path)
+    summary._add(day, contacts.path)
     return caf_path
 
 

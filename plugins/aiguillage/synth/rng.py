@@ -27,6 +27,7 @@ STREAM_FT_EXTRA = 6
 STREAM_SPLIT = 7
 STREAM_FT_FILE = 8
 STREAM_IDENTITY = 9
+STREAM_CONTACTS = 12  # the CNAF's contact-details file (synth.contacts)
 
 
 def _splitmix64(value: int) -> int:

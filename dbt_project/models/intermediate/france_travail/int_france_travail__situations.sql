@@ -75,6 +75,8 @@ api as (
 select
     persons.person_id,
     latest_registration.match_rule,
+    -- which France Travail number the person is known by (its clear value: identifiants only)
+    latest_registration.identifiantpe_pseudonym,
     latest_registration.flow_kind as dernier_flux,
     latest_registration.date_evenement as date_dernier_etat,
     latest_registration.categorie,
