@@ -38,7 +38,7 @@ from psycopg.rows import dict_row
 from aiguillage import partner_schemas
 from aiguillage.extracts import columns, files
 from aiguillage.extracts.safety import UnsafeExtract
-from aiguillage.extracts.writer import _check_day
+from aiguillage.extracts.writer import check_day
 
 __all__ = ["WebrsaAliInvalid", "Correspondances", "load_correspondances", "render", "write_file",
            "assign_numbers", "validate", "schema_path"]
@@ -358,7 +358,7 @@ def write_file(conn: psycopg.Connection, day: date, code_structure: str, fichier
     expected = (columns.STOCK_TYPE,) if fichier == columns.STOCK else columns.MOVEMENT_TYPES
     with conn.transaction():
         conn.execute("SET LOCAL DateStyle = 'ISO, YMD'")
-        _check_day(conn, day, code_structure, fichier)
+        check_day(conn, day, code_structure, fichier)
         assign_numbers(conn, day)
         codes = load_correspondances(conn)
         id_structure, libelle = _structure(conn, codes, code_structure)

@@ -81,7 +81,7 @@ def _copy_query(code_structure: str, fichier: str, kinds: dict[str, str]) -> sql
              order=LINE_ORDER)
 
 
-def _check_day(conn: psycopg.Connection, day: date, code_structure: str, fichier: str) -> None:
+def check_day(conn: psycopg.Connection, day: date, code_structure: str, fichier: str) -> None:
     """Fail when the lines table holds another day: it only ever holds the latest day built."""
     table = lines_table()
     low, high = conn.execute(
@@ -174,7 +174,7 @@ def write_extract(conn: psycopg.Connection, day: date, code_structure: str, fich
             # two agencies' tasks inserting the same new identifier must not fail on a snapshot.)
             if top_level and kind.reads_only:
                 conn.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY")
-            _check_day(conn, day, code_structure, fichier)
+            check_day(conn, day, code_structure, fichier)
             safety.check_lengths(conn, code_structure, fichier, path.name)
             written = kind.write(conn, day, code_structure, fichier, tmp)
             if kind.spreadsheet:
