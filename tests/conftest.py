@@ -142,11 +142,12 @@ def intruder(conn):
         conn.commit()
 
 
-def run_cli(*args: str, env: dict | None = None, timeout: float = 600) -> subprocess.CompletedProcess:
-    """Run the installed ``aiguillage`` command as a user would."""
+def run_cli(*args: str, env: dict | None = None, timeout: float = 600,
+            unset: tuple[str, ...] = ()) -> subprocess.CompletedProcess:
+    """Run the installed ``aiguillage`` command as a user would (``unset``: variables the user has not set)."""
     command = [str(Path(sys.executable).parent / "aiguillage"), *args]
-    return subprocess.run(command, capture_output=True, text=True, timeout=timeout,
-                          env={**os.environ, **(env or {})}, cwd=REPO)
+    environment = {key: value for key, value in {**os.environ, **(env or {})}.items() if key not in unset}
+    return subprocess.run(command, capture_output=True, text=True, timeout=timeout, env=environment, cwd=REPO)
 
 
 # ----- the partners' schemas (reference data beside the checkout) -----

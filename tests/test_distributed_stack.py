@@ -19,9 +19,11 @@ import time
 import psycopg
 import pytest
 
+from aiguillage import embedded_pg
 from aiguillage.pids import alive
 from aiguillage.stack import broker
-from tests.conftest import new_database, run_cli
+from aiguillage.stack.processes import metadata_db_url
+from tests.conftest import run_cli
 
 DAY = "2026-11-02"
 
@@ -30,55 +32,51 @@ def _redis_available() -> bool:
     return broker.redis_answers(broker.DEFAULT_BROKER) or broker.redis_server_binary() is not None
 
 
+# As the README has a user run it: the embedded warehouse of a fresh home, Airflow's metadata beside it,
+# and no pseudonymisation key (the embedded warehouse works with its development key).
+USER_UNSET = ("AIGUILLAGE_WAREHOUSE_URL", "AIGUILLAGE_AIRFLOW_DB_URL", "AIGUILLAGE_PSEUDONYMISATION_KEY")
+
+
 @pytest.fixture
-def stack_env(tmp_path, warehouse_url, server_url):
+def stack_env(tmp_path):
     if not _redis_available():
         message = "no Redis: none answers on 127.0.0.1:6379 and redis-server is not installed"
         if os.environ.get("AIGUILLAGE_REQUIRE_STACK_TEST") == "1":
             pytest.fail(message + " (AIGUILLAGE_REQUIRE_STACK_TEST=1)")
         pytest.skip(message)
-    with new_database(server_url, "af_") as metadata_url:
-        env = _stack_env(tmp_path, warehouse_url, metadata_url)
-        yield env
-        run_cli("stack", "stop", env=env)
-
-
-def _stack_env(tmp_path, warehouse_url: str, metadata_url: str) -> dict:
-    env = {
-        "AIGUILLAGE_HOME": str(tmp_path / "home"),
-        "AIGUILLAGE_WAREHOUSE_URL": warehouse_url,
-        "AIGUILLAGE_AIRFLOW_DB_URL": metadata_url,
-        "AIGUILLAGE_AIRFLOW_PORT": str(broker.free_port()),
-    }
+    env = {"AIGUILLAGE_HOME": str(tmp_path / "home"), "AIGUILLAGE_AIRFLOW_PORT": str(broker.free_port())}
     if broker.redis_answers(broker.DEFAULT_BROKER):
         env["AIGUILLAGE_CELERY_BROKER_URL"] = "redis://127.0.0.1:6379/7"  # a database of its own
-    return env
+    yield env
+    run_cli("stack", "stop", env=env, unset=USER_UNSET)
+    run_cli("warehouse", "stop", env=env, unset=USER_UNSET)
 
 
-def test_a_day_runs_through_the_celery_stack(tmp_path, stack_env, conn):
+def test_a_day_runs_through_the_celery_stack(tmp_path, stack_env):
     landing, outbox = tmp_path / "landing", tmp_path / "outbox"
     synth = run_cli("synth", "--date", DAY, "--households", "120", "--landing", str(landing))
     assert synth.returncode == 0, synth.stdout + synth.stderr
 
     started = run_cli("stack", "start", "--no-schedules", "--landing", str(landing), "--outbox", str(outbox),
-                      env=stack_env, timeout=300)
+                      env=stack_env, timeout=300, unset=USER_UNSET)
     assert started.returncode == 0, started.stdout + started.stderr
     assert "Web UI: http://127.0.0.1:" in started.stdout
     state_file = tmp_path / "home" / "stack" / "stack.json"
     pids = json.loads(state_file.read_text())["pids"]
     assert {"api-server", "scheduler", "dag-processor", "triggerer", "celery-worker-1"} <= set(pids)
 
-    status = run_cli("stack", "status", env=stack_env)
+    status = run_cli("stack", "status", env=stack_env, unset=USER_UNSET)
     assert status.returncode == 0 and "STOPPED" not in status.stdout, status.stdout
 
-    ran = run_cli("stack", "run", "--date", DAY, "--timeout", "900", env=stack_env, timeout=1000)
+    ran = run_cli("stack", "run", "--date", DAY, "--timeout", "900", env=stack_env, timeout=1000, unset=USER_UNSET)
     assert ran.returncode == 0, ran.stdout + ran.stderr
     for dag_id in ("landing_registry", "caf_ingestion", "ali_ingestion", "france_travail_ingestion",
                    "departement_ingestion", "referral_warehouse", "referral_extracts"):
         assert f"{DAY}: {dag_id} success" in ran.stdout, ran.stdout
 
     # Production's triggering: the first DAG by its logical date, every other one by its assets.
-    with psycopg.connect(stack_env["AIGUILLAGE_AIRFLOW_DB_URL"]) as metadata:
+    warehouse_url = embedded_pg.url_for(tmp_path / "home")
+    with psycopg.connect(metadata_db_url(warehouse_url)) as metadata:
         # Started with --no-schedules: no other run than the day's chain (no weekly purge, no 06:00 run).
         runs = dict(metadata.execute("SELECT dag_id, run_type FROM dag_run").fetchall())
         assert runs.pop("landing_registry") == "manual", runs
@@ -101,6 +99,7 @@ def test_a_day_runs_through_the_celery_stack(tmp_path, stack_env, conn):
 
     # The workers' task callbacks timed every task instance, for the run report (the last one's callback
     # may end just after the run is seen finished).
+    conn = psycopg.connect(warehouse_url)
     deadline = time.monotonic() + 30
     while True:
         timed = set(conn.execute("SELECT dag_id, task_id, map_index FROM registry.task_run WHERE day = %s "
@@ -124,7 +123,8 @@ def test_a_day_runs_through_the_celery_stack(tmp_path, stack_env, conn):
         assert any(name.endswith(".csv") for name in files), (code, files)
     assert (outbox / "_runs" / DAY / "run_report.json").exists()
 
-    stopped = run_cli("stack", "stop", env=stack_env, timeout=180)
+    conn.close()
+    stopped = run_cli("stack", "stop", env=stack_env, timeout=180, unset=USER_UNSET)
     assert stopped.returncode == 0 and "celery-worker-1" in stopped.stdout
     assert not [name for name, pid in pids.items() if alive(pid)]
     assert not state_file.exists()

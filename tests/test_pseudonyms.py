@@ -51,3 +51,16 @@ def test_key_table_is_closed_to_other_roles(conn, intruder):
     pseudonyms.install_key(conn, "a-key-nobody-else-reads")
     with pytest.raises(psycopg.errors.InsufficientPrivilege):
         intruder.execute("SELECT * FROM aiguillage_meta.pseudonymisation_key").fetchall()
+
+
+def test_the_embedded_warehouse_exported_to_child_processes_needs_no_key(monkeypatch, tmp_path):
+    # The stack hands its workers the embedded server's URL: still the embedded warehouse, not a configured one.
+    from aiguillage import embedded_pg
+
+    monkeypatch.setenv("AIGUILLAGE_HOME", str(tmp_path))
+    monkeypatch.delenv(pseudonyms.KEY_VAR, raising=False)
+    monkeypatch.setenv("AIGUILLAGE_WAREHOUSE_URL", embedded_pg.url_for(tmp_path))
+    assert pseudonyms.current_key() == pseudonyms._DEVELOPMENT_KEY
+    monkeypatch.setenv("AIGUILLAGE_WAREHOUSE_URL", embedded_pg.url_for(tmp_path / "another-home"))
+    with pytest.raises(pseudonyms.MissingKeyError):
+        pseudonyms.current_key()

@@ -127,6 +127,17 @@ def configured_warehouse_url() -> str | None:
     return os.environ.get(WAREHOUSE_URL_VAR) or None
 
 
+def embedded_warehouse_serves() -> bool:
+    """True when the warehouse is this home's embedded PostgreSQL: nothing configured, or the embedded
+    server's own URL exported to child processes (the stack does so for its workers)."""
+    url = configured_warehouse_url()
+    if url is None:
+        return True
+    from aiguillage import embedded_pg  # deferred: a pure path computation, nothing is started
+
+    return url == embedded_pg.url_for(home_dir())
+
+
 def warehouse_url() -> str:
     """The URL of the warehouse, starting the embedded PostgreSQL when none is configured."""
     url = configured_warehouse_url()

@@ -221,6 +221,12 @@ def ensure_running(home: Path) -> EmbeddedServer:
     return EmbeddedServer(pgdata=pgdata, socket_dir=socket_dir, url=_url(socket_dir))
 
 
+def url_for(home: Path) -> str:
+    """The URL the embedded server of ``home`` answers on (nothing is started)."""
+    base, _, _ = _paths(home)
+    return _url(_socket_dir(base))
+
+
 def release(home: Path) -> None:
     """This process no longer needs the server: stop it if nobody else does."""
     base, pgdata, users_file = _paths(home)

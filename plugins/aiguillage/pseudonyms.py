@@ -29,7 +29,7 @@ def current_key() -> str:
         if len(key) < 16:
             raise MissingKeyError(f"{KEY_VAR} must be at least 16 characters long")
         return key
-    if config.configured_warehouse_url() is None:
+    if config.embedded_warehouse_serves():
         return _DEVELOPMENT_KEY
     raise MissingKeyError(f"{KEY_VAR} is not set: it is required with a configured warehouse")
 
