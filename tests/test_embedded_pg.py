@@ -119,3 +119,30 @@ def test_only_a_unix_socket_is_opened(tmp_path):
             assert conn.execute("SHOW listen_addresses").fetchone() == ("",)
     finally:
         embedded_pg.release(home)
+
+
+def test_a_joined_server_is_reused_without_a_check_and_restarted_once_stopped(tmp_path, monkeypatch):
+    home = tmp_path / "home"
+    server = embedded_pg.ensure_running(home)
+    try:
+        # Every warehouse connection asks for the URL: once joined, no pg_ctl, no lock.
+        spawned = []
+        real_run = subprocess.run
+        monkeypatch.setattr(embedded_pg.subprocess, "run", lambda *a, **k: spawned.append(a) or real_run(*a, **k))
+        assert [embedded_pg.ensure_running(home).url for _ in range(20)] == [server.url] * 20
+        assert spawned == []
+
+        # Stopped by another process (``aiguillage warehouse stop``): the next call starts it again.
+        stopper = _python("""
+            import os
+            from pathlib import Path
+            from aiguillage import embedded_pg
+            assert embedded_pg.stop(Path(os.environ["AIGUILLAGE_HOME"]))
+        """, home)
+        assert stopper.wait(timeout=120) == 0
+        again = embedded_pg.ensure_running(home)
+        assert spawned, "a stopped server must be checked and started, not assumed"
+        with psycopg.connect(again.url) as conn:
+            assert conn.execute("SELECT 1").fetchone() == (1,)
+    finally:
+        embedded_pg.stop(home)

@@ -195,10 +195,25 @@ def _write_users(users_file: Path, users: dict) -> None:
 
 
 _registered: set[Path] = set()
+# The servers this process has joined, with their postmaster's pid: every warehouse connection asks
+# for the URL, and seeing the same postmaster still alive costs microseconds where the full check
+# (lock, pg_ctl status, users file) costs 20 ms. A server stopped or restarted since takes the full path.
+_joined: dict[Path, tuple[EmbeddedServer, int | None]] = {}
+
+
+def _postmaster_pid(pgdata: Path) -> int | None:
+    try:
+        first_line = (pgdata / "postmaster.pid").read_text().split("\n", 1)[0].strip()
+    except (FileNotFoundError, PermissionError):
+        return None
+    return int(first_line) if first_line.isdigit() and alive(int(first_line)) else None
 
 
 def ensure_running(home: Path) -> EmbeddedServer:
     """Start (or join) the embedded server for ``home`` and return how to reach it."""
+    joined, joined_pid = _joined.get(home, (None, None))
+    if joined is not None and joined_pid is not None and _postmaster_pid(joined.pgdata) == joined_pid:
+        return joined
     base, pgdata, users_file = _paths(home)
     socket_dir = _socket_dir(base)
     user = _system_user()
@@ -218,7 +233,9 @@ def ensure_running(home: Path) -> EmbeddedServer:
     if home not in _registered:
         _registered.add(home)
         atexit.register(release, home)
-    return EmbeddedServer(pgdata=pgdata, socket_dir=socket_dir, url=_url(socket_dir))
+    server = EmbeddedServer(pgdata=pgdata, socket_dir=socket_dir, url=_url(socket_dir))
+    _joined[home] = (server, _postmaster_pid(pgdata))
+    return server
 
 
 def url_for(home: Path) -> str:
@@ -229,6 +246,7 @@ def url_for(home: Path) -> str:
 
 def release(home: Path) -> None:
     """This process no longer needs the server: stop it if nobody else does."""
+    _joined.pop(home, None)
     base, pgdata, users_file = _paths(home)
     if not pgdata.exists():
         return
@@ -255,6 +273,7 @@ def pin(home: Path) -> EmbeddedServer:
 
 def stop(home: Path) -> bool:
     """Stop the server now, whoever uses it (``aiguillage warehouse stop``). True if it was running."""
+    _joined.pop(home, None)
     base, pgdata, users_file = _paths(home)
     if not pgdata.exists():
         return False

@@ -182,7 +182,10 @@ def build_referral_warehouse(logical_date: datetime) -> dict:
             f"rewrite the referrals' history out of order. To rebuild past days, replay them in order on "
             f"an empty warehouse (the landing zone keeps every file)."
         )
-    day_vars = ["--vars", f"{{run_day: '{day.isoformat()}'}}"]
+    # The day goes to dbt through the warehouse, not as a var: a var that changes every day would make
+    # dbt re-parse the whole project every day (aiguillage_meta.build_day, read by macros/run_day.sql).
+    with warehouse.connect() as conn:
+        warehouse.set_build_day(conn, day)
     # Unchanged seeds are neither reloaded nor re-tested. dbt unit tests check the models' logic, not
     # the day's data: they run in the project's test suite, not in every daily build.
     skip_seeds = ["--exclude", "path:seeds", "path:tests/seeds"] if seeds_loaded else []
@@ -197,11 +200,11 @@ def build_referral_warehouse(logical_date: datetime) -> dict:
             # Changed seeds are recreated first: a plain reload cannot take a seed whose columns changed
             # (a new release's seed, e.g. a new column on destinations). The views that read them are
             # dropped with them and rebuilt by the build below, which then loads and tests the seeds.
-            reseeded = dbt_runner.run(["seed", "--full-refresh", *day_vars])
+            reseeded = dbt_runner.run(["seed", "--full-refresh"])
             if not reseeded.success:
                 shown = "; ".join(reseeded.failures[:10])
                 raise RuntimeError(f"dbt seed failed for {day} ({len(reseeded.failures)} seeds): {shown}")
-        build = dbt_runner.run(["build", *day_vars, *skip_seeds, "--exclude-resource-type", "unit_test"])
+        build = dbt_runner.run(["build", *skip_seeds, "--exclude-resource-type", "unit_test"])
     build_seconds = round(time.monotonic() - started, 1)
     if not build.success:
         log.error("dbt build: %s", fields(outcome="failed", nodes_failed=len(build.failures), seconds=build_seconds))
@@ -215,8 +218,8 @@ def build_referral_warehouse(logical_date: datetime) -> dict:
 
     with warehouse.connect() as conn:
         role_summary = roles.ensure_roles(conn)
-    freshness = dbt_runner.run(["source", "freshness", *day_vars])
-    docs = dbt_runner.run(["docs", "generate", "--static", "--no-compile", *day_vars])
+    freshness = dbt_runner.run(["source", "freshness"])
+    docs = dbt_runner.run(["docs", "generate", "--static", "--no-compile"])
     log.info("dbt build: %s", fields(
         outcome="ok", seconds=build_seconds, seeds_reloaded=not seeds_loaded, warnings=len(build.warnings),
         stale_sources=len(freshness.warnings + freshness.failures), docs="ok" if docs.success else "failed"))

@@ -72,6 +72,13 @@ _DAY_HISTORIES = (("referral_movements", "date_mouvement"), ("orientation_propos
                   ("referral_daily_indicators", "jour"))
 
 
+def set_build_day(conn: psycopg.Connection, day: date) -> None:
+    """Name the day dbt builds next (its run_day() macro reads it when compiling the models)."""
+    with conn.transaction():
+        conn.execute("INSERT INTO aiguillage_meta.build_day (id, day) VALUES (true, %s)"
+                     " ON CONFLICT (id) DO UPDATE SET day = EXCLUDED.day, set_at = now()", (day,))
+
+
 def latest_referral_day(conn: psycopg.Connection) -> date | None:
     """The latest day the referrals' histories hold (None before the first build)."""
     days = []
