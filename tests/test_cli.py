@@ -21,6 +21,17 @@ def test_help_lists_the_commands():
         assert command in result.stdout
 
 
+def test_the_entry_script_without_a_command_shows_what_it_can_do():
+    import subprocess
+
+    from tests.conftest import REPO
+
+    result = subprocess.run([str(REPO / "aiguillage")], capture_output=True, text=True, timeout=300, cwd=REPO)
+    assert result.returncode == 0, result.stderr
+    for command in ("./aiguillage demo", "./aiguillage test", "synth", "warehouse", "stack"):
+        assert command in result.stdout
+
+
 def test_bad_date_is_refused_with_a_clear_message(tmp_path):
     result = run_cli("run", "--date", "26/11/2026", "--landing", str(tmp_path), "--outbox", str(tmp_path))
     assert result.returncode == 2

@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 
 from aiguillage import dbt_runner
+from aiguillage.config import home_dir as config_home
 from aiguillage.landing.registry import scan_and_record
 
 pytestmark = pytest.mark.slow
@@ -22,6 +23,12 @@ def test_dbt_builds_the_registry_staging_model_on_the_configured_warehouse(conn,
 
     result = dbt_runner.run(["build", "--select", "stg_registry__landing_files"])
     assert result.success, result.failures
+
+    # RSA data: dbt's anonymous usage tracking is off (dbt_project.yml's flags), so nothing leaves.
+    import dbt.tracking
+
+    assert dbt.tracking.active_user is None or dbt.tracking.active_user.do_not_track
+    assert not (config_home() / "dbt" / "logs" / "dbt.log").read_text().count("Sending event")
 
     rows = conn.execute(
         "SELECT relative_path, partner, status FROM staging.stg_registry__landing_files ORDER BY 1").fetchall()
