@@ -1,7 +1,9 @@
-"""A ten-day backfill gives the same warehouse and the same extracts as ten single-day runs.
+"""A five-day backfill gives the same warehouse and the same extracts as five single-day runs.
 
 Two warehouses (two databases of the test server), each with its own AIGUILLAGE_HOME and outbox,
-fed by the same synthetic landing zone: one ``aiguillage backfill`` against ten ``aiguillage run``.
+fed by the same synthetic landing zone: one ``aiguillage backfill`` against five ``aiguillage run``
+(five days hold what a longer range would: the monthly stock, daily flows that each move dossiers,
+the team's decisions and the agencies' reports of the day before).
 Both run at the same time (each on its own database and home) to halve the test's wall time.
 
 What is compared, and what is left out:
@@ -34,7 +36,7 @@ from tests.conftest import build_history_up_to, new_database, run_cli
 pytestmark = [pytest.mark.airflow, pytest.mark.slow]
 
 FIRST = date(2026, 11, 2)
-DAYS = [FIRST + timedelta(days=offset) for offset in range(10)]
+DAYS = [FIRST + timedelta(days=offset) for offset in range(5)]
 COMPARED_SCHEMAS = ("marts", "history", "identifiants")
 
 
@@ -47,7 +49,7 @@ def landing(tmp_path_factory) -> Path:
     # Every day after the first brings movements, so that each day's build has something to decide.
     moved = {day: int(count) for day, count in
              re.findall(r"Day (\d{4}-\d\d-\d\d): (\d+) CAF dossiers with events", synth.stdout)}
-    assert [moved.get(day.isoformat(), 0) > 0 for day in DAYS[1:]] == [True] * 9, synth.stdout
+    assert [moved.get(day.isoformat(), 0) > 0 for day in DAYS[1:]] == [True] * (len(DAYS) - 1), synth.stdout
     return root
 
 
@@ -132,7 +134,7 @@ def _outbox_files(outbox: Path) -> dict[str, bytes]:
     return found
 
 
-def test_a_ten_day_backfill_equals_ten_daily_runs(landing, two_warehouses, tmp_path):
+def test_a_five_day_backfill_equals_five_daily_runs(landing, two_warehouses, tmp_path):
     url_backfill, url_daily = two_warehouses
     outbox_backfill, outbox_daily = tmp_path / "outbox_backfill", tmp_path / "outbox_daily"
     # 80 households give an agency 0 to 2 movements a day: the gate's volume bounds (a ratio of the previous
@@ -146,7 +148,7 @@ def test_a_ten_day_backfill_equals_ten_daily_runs(landing, two_warehouses, tmp_p
                   str(landing), "--outbox", str(outbox_backfill), "--dry-run", env=env_backfill)
     assert dry.returncode == 0, dry.stdout + dry.stderr
     assert "registered   caf/VRSB0801_931_20261102_M.xml" in dry.stdout
-    assert "registered   caf/VRSB0801_931_20261111_I.xml" in dry.stdout
+    assert "registered   caf/VRSB0801_931_20261106_I.xml" in dry.stdout
     assert not outbox_backfill.exists(), "a dry run changes nothing"
 
     # The first daily run goes alone: it creates what a PostgreSQL server holds once for all its databases
@@ -158,7 +160,7 @@ def test_a_ten_day_backfill_equals_ten_daily_runs(landing, two_warehouses, tmp_p
         (backfilled, backfill_seconds), (runs, daily_seconds) = backfill.result(), daily.result()
     runs = [first_run, *runs]
     print(f"backfill of {len(DAYS)} days: {backfill_seconds:.0f} s; {len(DAYS)} single-day runs: "
-          f"{first_seconds + daily_seconds:.0f} s (the last nine beside the backfill); seconds per DAG over the "
+          f"{first_seconds + daily_seconds:.0f} s (the last ones beside the backfill); seconds per DAG over the "
           f"days, backfill / daily runs: {_seconds_per_dag([backfilled.stdout])} / "
           f"{_seconds_per_dag([run.stdout for run in runs])}")
 
@@ -176,7 +178,7 @@ def test_a_ten_day_backfill_equals_ten_daily_runs(landing, two_warehouses, tmp_p
     with psycopg.connect(url_daily) as conn:
         days_built = [day for (day,) in conn.execute(
             "SELECT DISTINCT date_mouvement FROM marts.referral_movements ORDER BY 1")]
-    assert days_built[-1] == DAYS[-1] and len(days_built) >= 5, days_built
+    assert days_built[-1] == DAYS[-1] and len(days_built) >= 3, days_built
 
     files_backfill, files_daily = _landing_files(url_backfill), _landing_files(url_daily)
     assert files_backfill == files_daily
