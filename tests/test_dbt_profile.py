@@ -43,3 +43,26 @@ def test_profile_has_no_credentials_of_its_own():
     for key in ("host", "port", "user", "password", "dbname"):
         line = next(line for line in text.splitlines() if line.strip().startswith(f"{key}:"))
         assert "env_var('AIGUILLAGE_PG_" in line, line
+
+
+def test_the_build_day_reaches_the_models_without_reparsing_the_project(conn):
+    # The day is read from the warehouse when models compile (macros/run_day.sql): a dbt var changing
+    # every day would make dbt parse the whole project again every day.
+    from datetime import date
+
+    from aiguillage import warehouse
+
+    log_file = config_home() / "dbt" / "logs" / "dbt.log"
+    compiled, logged = {}, {}
+    for day in (date(2026, 11, 2), date(2026, 11, 3)):
+        warehouse.set_build_day(conn, day)
+        start = log_file.stat().st_size if log_file.exists() else 0
+        result = dbt_runner.run(["compile", "--select", "int_destinations__sectorisation"])
+        assert result.success, result.failures
+        (path,) = (dbt_runner.target_dir() / "compiled").rglob("int_destinations__sectorisation.sql")
+        compiled[day] = path.read_text()
+        logged[day] = log_file.read_bytes()[start:].decode("utf-8", errors="replace")
+    assert "date '2026-11-02'" in compiled[date(2026, 11, 2)]
+    assert "date '2026-11-03'" in compiled[date(2026, 11, 3)] and "2026-11-02" not in compiled[date(2026, 11, 3)]
+    assert "Unable to do partial parsing" not in logged[date(2026, 11, 3)]
+    assert "skipping parsing" in logged[date(2026, 11, 3)]
